@@ -1,0 +1,1 @@
+"""Benchmarks. Each module ``bench/<name>.py`` exposes ``main(argv) -> int`` and prints JSON."""

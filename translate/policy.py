@@ -1,0 +1,27 @@
+"""The whole translation: virtual NetworkPolicy -> host NetworkPolicy."""
+
+from __future__ import annotations
+
+from translate.metadata import host_metadata
+from translate.spec import host_spec
+from translate.types import API_VERSION, KIND, NetworkPolicy, ObjectKey, Target
+
+
+def to_host(virtual: NetworkPolicy, target: Target) -> NetworkPolicy:
+    """Translate ``virtual`` for ``target`` (SPEC §3). Pure: ``virtual`` is never modified.
+
+    The result shares no mutable structure with the input, so callers may patch it in place.
+    """
+    meta = virtual.get("metadata", {})
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": host_metadata(meta, target),
+        "spec": host_spec(virtual.get("spec", {}), meta.get("namespace", ""), target.vcluster),
+    }
+
+
+def key_of(virtual: NetworkPolicy) -> ObjectKey:
+    """The virtual object's own key."""
+    meta = virtual.get("metadata", {})
+    return ObjectKey(namespace=meta.get("namespace", ""), name=meta.get("name", ""))

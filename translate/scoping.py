@@ -1,0 +1,127 @@
+"""The scoping invariants every host copy must keep, whatever was patched into it.
+
+A host NetworkPolicy that selects pods outside this virtual cluster opens or closes traffic for
+another tenant, so after configured patches run (SPEC §4) the result is checked here against the
+unpatched translation. Patches may add (labels, annotations, extra narrowing), never widen.
+
+Checked, each reported with the JSON pointer of the offending field:
+
+- identity: ``metadata.name``/``namespace``, both scoping labels and every ownership annotation
+  are exactly what the translation produced (orphan collection and collisions depend on them);
+- ``spec.podSelector`` carries ``managed-by=VC`` and ``namespace=<virtual namespace>``;
+- every peer is either a pure ``ipBlock`` or a ``podSelector`` carrying ``managed-by=VC``, and
+  never a ``namespaceSelector`` (it would match real host namespaces);
+- no selector uses a reserved key except the two scoping keys in ``matchLabels`` (with
+  ``managed-by`` equal to VC), so nothing can select by the host's own ``release`` or marker labels;
+- ``policyTypes`` keeps every type of the translation: dropping one would un-isolate pods;
+- the host name is a valid DNS subdomain of at most 63 characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from translate import markers
+from translate.naming import MAX_NAME_LENGTH
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def violations(host: Mapping[str, Any], reference: Mapping[str, Any], vcluster: str) -> list[str]:
+    """Every invariant ``host`` breaks, compared with the unpatched translation ``reference``.
+
+    An empty list means ``host`` may be written. Malformed shapes (a list where a map belongs)
+    are reported as violations rather than raised, because patches can produce anything.
+    """
+    return list(_violations(host, reference, vcluster))
+
+
+def _violations(host: Mapping[str, Any], reference: Mapping[str, Any], vc: str) -> Iterator[str]:
+    meta = _mapping(host.get("metadata"))
+    ref_meta = reference["metadata"]
+    virtual_namespace = ref_meta["labels"][markers.NAMESPACE]
+    for field in ("name", "namespace"):
+        if meta.get(field) != ref_meta[field]:
+            yield f"/metadata/{field} must stay {ref_meta[field]!r}"
+    name = meta.get("name")
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _DNS_SUBDOMAIN.match(name):
+        yield f"/metadata/name {name!r} is not a valid name of at most {MAX_NAME_LENGTH} characters"
+    labels = _mapping(meta.get("labels"))
+    for key in (markers.MANAGED_BY, markers.NAMESPACE):
+        if labels.get(key) != ref_meta["labels"][key]:
+            yield f"/metadata/labels/{_escape(key)} must stay {ref_meta['labels'][key]!r}"
+    annotations = _mapping(meta.get("annotations"))
+    for key in markers.OWNERSHIP_ANNOTATIONS:
+        if annotations.get(key) != ref_meta["annotations"][key]:
+            yield f"/metadata/annotations/{_escape(key)} must stay {ref_meta['annotations'][key]!r}"
+
+    spec = _mapping(host.get("spec"))
+    pod_selector = _mapping(spec.get("podSelector"))
+    match_labels = _mapping(pod_selector.get("matchLabels"))
+    if match_labels.get(markers.MANAGED_BY) != vc:
+        yield f"/spec/podSelector/matchLabels/{_escape(markers.MANAGED_BY)} must be {vc!r}"
+    if match_labels.get(markers.NAMESPACE) != virtual_namespace:
+        yield (
+            f"/spec/podSelector/matchLabels/{_escape(markers.NAMESPACE)} "
+            f"must be {virtual_namespace!r}"
+        )
+    yield from _selector_keys(pod_selector, "/spec/podSelector", vc)
+
+    for direction, peers_field in (("ingress", "from"), ("egress", "to")):
+        rules = spec.get(direction, [])
+        if not isinstance(rules, list):
+            yield f"/spec/{direction} must be a list"
+            continue
+        for i, rule in enumerate(rules):
+            peers = _mapping(rule).get(peers_field, [])
+            if not isinstance(peers, list):
+                yield f"/spec/{direction}/{i}/{peers_field} must be a list"
+                continue
+            for j, peer in enumerate(peers):
+                yield from _peer(_mapping(peer), f"/spec/{direction}/{i}/{peers_field}/{j}", vc)
+
+    types = spec.get("policyTypes", [])
+    kept = set(types) if isinstance(types, list) else set()
+    for policy_type in reference["spec"].get("policyTypes", []):
+        if policy_type not in kept:
+            yield f"/spec/policyTypes must keep {policy_type!r}"
+
+
+def _peer(peer: Mapping[str, Any], path: str, vc: str) -> Iterator[str]:
+    if "namespaceSelector" in peer:
+        yield f"{path}/namespaceSelector is not allowed on the host"
+    if "ipBlock" in peer:
+        if "podSelector" in peer:
+            yield f"{path} must not combine ipBlock with podSelector"
+        return
+    selector = _mapping(peer.get("podSelector"))
+    if _mapping(selector.get("matchLabels")).get(markers.MANAGED_BY) != vc:
+        yield f"{path}/podSelector/matchLabels/{_escape(markers.MANAGED_BY)} must be {vc!r}"
+    yield from _selector_keys(selector, f"{path}/podSelector", vc)
+
+
+def _selector_keys(selector: Mapping[str, Any], path: str, vc: str) -> Iterator[str]:
+    """Reserved keys may appear only as the two scoping labels in ``matchLabels``."""
+    for key, value in _mapping(selector.get("matchLabels")).items():
+        if key in markers.RESERVED_LABEL_KEYS and key not in markers.SCOPING_LABEL_KEYS:
+            yield f"{path}/matchLabels/{_escape(key)} uses a reserved key"
+        elif key == markers.MANAGED_BY and value != vc:
+            yield f"{path}/matchLabels/{_escape(key)} must be {vc!r}"
+    expressions = selector.get("matchExpressions", [])
+    if not isinstance(expressions, list):
+        yield f"{path}/matchExpressions must be a list"
+        return
+    for i, expression in enumerate(expressions):
+        if _mapping(expression).get("key") in markers.RESERVED_LABEL_KEYS:
+            yield f"{path}/matchExpressions/{i} uses reserved key {_mapping(expression)['key']!r}"
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _escape(key: str) -> str:
+    """JSON pointer escaping (RFC 6901), so messages name fields the way patches do."""
+    return key.replace("~", "~0").replace("/", "~1")
