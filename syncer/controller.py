@@ -1,0 +1,292 @@
+"""The controller: two informers feed one work queue; workers reconcile keys.
+
+Data flows one way (SPEC §2): virtual watch -> cache -> queue -> reconcile -> host write.
+
+- Event handlers only enqueue virtual keys. A virtual change enqueues its own key; a host change
+  enqueues the owner named by the copy's annotations plus every virtual key that translates to
+  the same host name (collisions), so a freed host name is taken over at once.
+- Workers start only after both informers finished their initial list: before that an absent
+  virtual object could just be not listed yet, and orphan collection would delete live copies.
+- The retry policy lives here (STYLE point 5): success forgets the key; a conflict or a
+  temporary failure is retried with per-key backoff (``Retry-After`` honoured); a permanent
+  failure, or a temporary one that keeps failing, is given up for this object version with a
+  Warning event on the virtual object and a metric. Periodic resync gives every key another
+  chance without any API call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+
+from syncer import caching, clients, errors, queueing, ratelimiting, reconciling, recording
+from syncer.clock import Clock, LoopClock
+from syncer.watching import Informer, WatchMetrics
+from translate import ObjectKey, Target, host_name, markers, virtual_key_of
+
+log = structlog.get_logger("syncer.controller")
+
+HOST_NAME_INDEX = "host-name"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ControllerSettings:
+    workers: int = 8
+    """Concurrent reconciles. Each mostly waits on one host write, so a few workers saturate
+    an API server's per-client fairness share; more only adds conflicts."""
+
+    resync_period: float = 600.0
+    """Seconds between re-enqueues of every key (no API calls). Repairs anything an event
+    missed and retries keys given up on; ten minutes keeps idle CPU negligible at 10k keys."""
+
+    max_retries: int = 15
+    """Temporary failures of one key before giving up until the next change or resync; with
+    the default backoff (50 ms doubling to 60 s) that is about eight minutes of retries."""
+
+    stall_after: float = 900.0
+    """An informer with no list, event, bookmark or attempt for this long fails /healthz.
+    Watches end every 5-10 minutes by themselves, so silence beyond that means a hung task."""
+
+
+class ControllerMetrics(WatchMetrics, queueing.QueueMetrics, recording.EventMetrics, Protocol):
+    def observe_reconcile(self, result: str, seconds: float) -> None: ...
+
+    def observe_sync_latency(self, seconds: float) -> None: ...
+
+    def drift_repaired(self, kind: str) -> None: ...
+
+    def sync_error(self, reason: str) -> None: ...
+
+    def track_policies(
+        self,
+        *,
+        virtual: Callable[[], int] | None = None,
+        host: Callable[[], int] | None = None,
+        synced: Callable[[], int] | None = None,
+    ) -> None: ...
+
+
+class Controller:
+    """Wires informers, queue, reconciler and event recorder for one virtual cluster."""
+
+    def __init__(
+        self,
+        *,
+        target: Target,
+        virtual_api: clients.KubeApi,
+        host_api: clients.KubeApi,
+        desire: reconciling.Desire,
+        metrics: ControllerMetrics,
+        settings: ControllerSettings | None = None,
+        clock: Clock | None = None,
+        may_write: Callable[[], bool] = lambda: True,
+        recorder: recording.EventRecorder | None = None,
+    ) -> None:
+        self.target = target
+        self.settings = settings or ControllerSettings()
+        self._clock = clock or LoopClock()
+        self._metrics = metrics
+        self.virtual = caching.Store(
+            strip=caching.strip_virtual,
+            indexers={HOST_NAME_INDEX: self._host_names},
+        )
+        self.host = caching.Store(strip=caching.strip_host)
+        self.queue: queueing.WorkQueue[ObjectKey] = queueing.WorkQueue(
+            limiter=ratelimiting.controller_limiter(clock=self._clock),
+            clock=self._clock,
+            metrics=metrics,
+        )
+        self.virtual_informer = Informer(
+            api=virtual_api,
+            resource=clients.NETWORK_POLICIES,
+            store=self.virtual,
+            on_change=self._on_virtual,
+            metrics=metrics,
+            clock=self._clock,
+        )
+        self.host_informer = Informer(
+            api=host_api,
+            resource=clients.NETWORK_POLICIES,
+            store=self.host,
+            on_change=self._on_host,
+            namespace=target.host_namespace,
+            label_selector=f"{markers.MANAGED_BY}={target.vcluster}",
+            metrics=metrics,
+            clock=self._clock,
+        )
+        self.reconciler = reconciling.Reconciler(
+            target=target,
+            virtual=self.virtual,
+            host=self.host,
+            host_api=host_api,
+            desire=desire,
+            may_write=may_write,
+        )
+        self.recorder = recorder or recording.EventRecorder(
+            api=virtual_api, clock=self._clock, metrics=metrics
+        )
+        metrics.track_policies(
+            virtual=lambda: len(self.virtual),
+            host=lambda: len(self.host),
+            synced=lambda: len(self.reconciler.in_sync),
+        )
+        # Virtual key -> when its oldest unprocessed change arrived (sync latency).
+        self._changed_at: dict[ObjectKey, float] = {}
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._workers: list[asyncio.Task[Any]] = []
+        self.started = asyncio.Event()
+        """Set once the workers run, i.e. both caches are complete."""
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until cancelled or :meth:`shutdown`; workers start after both initial lists."""
+        self._tasks = [
+            asyncio.create_task(self.virtual_informer.run(), name="informer-virtual"),
+            asyncio.create_task(self.host_informer.run(), name="informer-host"),
+            asyncio.create_task(self.recorder.run(), name="event-recorder"),
+        ]
+        try:
+            await self.virtual_informer.synced.wait()
+            await self.host_informer.synced.wait()
+            log.info(
+                "caches synced, starting workers",
+                virtual=len(self.virtual),
+                host=len(self.host),
+                workers=self.settings.workers,
+            )
+            self._workers = [
+                asyncio.create_task(self._work(), name=f"worker-{i}")
+                for i in range(self.settings.workers)
+            ]
+            self._tasks.append(asyncio.create_task(self._resync(), name="resync"))
+            self.started.set()
+            await asyncio.gather(*self._tasks, *self._workers)
+        finally:
+            await self._cancel(self._tasks + self._workers)
+
+    async def shutdown(self, *, grace: float = 10.0) -> None:
+        """Stop taking work, let in-flight reconciles finish (up to ``grace`` seconds), stop all."""
+        self.queue.shut_down()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.queue.drain(), grace)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.recorder.flush(), 2.0)
+        await self._cancel(self._tasks + self._workers)
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        detail = {
+            "virtual-informer": self.virtual_informer.synced.is_set(),
+            "host-informer": self.host_informer.synced.is_set(),
+        }
+        return all(detail.values()), detail
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        now = self._clock.now()
+        detail: dict[str, Any] = {}
+        for informer in (self.virtual_informer, self.host_informer):
+            idle = now - informer.last_activity
+            detail[f"{informer.cluster}-informer-idle-seconds"] = round(idle, 1)
+        ok = all(v <= self.settings.stall_after for v in detail.values())
+        return ok, detail
+
+    # -- handlers (never fail, never block) ---------------------------------------------------
+
+    def _host_names(self, obj: caching.Json) -> list[str]:
+        meta = obj.get("metadata") or {}
+        return [host_name(meta.get("name", ""), meta.get("namespace", ""), self.target.vcluster)]
+
+    def _on_virtual(self, old: caching.Json | None, new: caching.Json | None) -> None:
+        key = caching.key_of(new if new is not None else old or {})
+        self._changed_at.setdefault(key, self._clock.now())
+        self.queue.add(key)
+
+    def _on_host(self, old: caching.Json | None, new: caching.Json | None) -> None:
+        obj = new if new is not None else old or {}
+        owner = virtual_key_of(obj, self.target)
+        if owner is not None:
+            self.queue.add(owner)
+        name = (obj.get("metadata") or {}).get("name", "")
+        for key in self.virtual.by_index(HOST_NAME_INDEX, name):
+            self.queue.add(key)
+
+    # -- workers --------------------------------------------------------------------------------
+
+    async def _work(self) -> None:
+        while True:
+            try:
+                async with self.queue.get() as key:
+                    await self._process(key)
+            except queueing.QueueShutDown:
+                return
+
+    async def _process(self, key: ObjectKey) -> None:
+        started = self._clock.now()
+        result = "error"
+        try:
+            outcome = await self.reconciler.reconcile(key)
+        except errors.Conflict as exc:
+            result = "conflict"
+            log.debug("conflict, retrying", virtual=str(key), error=str(exc))
+            self.queue.add_rate_limited(key)
+        except errors.PermanentError as exc:
+            self._give_up(key, exc.reason, str(exc))
+        except errors.TemporaryError as exc:
+            self._retry(key, exc)
+        except errors.ApiError as exc:
+            self._give_up(key, "ApiError", str(exc))
+        except Exception as exc:
+            log.exception("reconcile crashed", virtual=str(key))
+            self._give_up(key, "ApiError", f"internal error: {exc!r}")
+        else:
+            result = outcome.action
+            self.queue.forget(key)
+            changed_at = self._changed_at.pop(key, None)
+            if outcome.action in ("created", "updated", "deleted") and changed_at is not None:
+                self._metrics.observe_sync_latency(self._clock.now() - changed_at)
+            if outcome.drift is not None:
+                self._metrics.drift_repaired(outcome.drift)
+                log.info("repaired out-of-band change", virtual=str(key), kind=outcome.drift)
+        finally:
+            self._metrics.observe_reconcile(result, self._clock.now() - started)
+
+    def _retry(self, key: ObjectKey, exc: errors.TemporaryError) -> None:
+        if self.queue.num_requeues(key) >= self.settings.max_retries:
+            self._give_up(
+                key, "ApiError", f"gave up after {self.settings.max_retries} retries: {exc}"
+            )
+            return
+        log.info("temporary failure, retrying", virtual=str(key), error=str(exc))
+        self.queue.add_rate_limited(key, at_least=exc.retry_after or 0.0)
+
+    def _give_up(self, key: ObjectKey, reason: str, message: str) -> None:
+        """Permanent for this object version: keep the host copy, tell the tenant, count it."""
+        self.queue.forget(key)
+        self._changed_at.pop(key, None)
+        self._metrics.sync_error(reason)
+        log.warning("sync failed", virtual=str(key), reason=reason, error=message)
+        virtual = self.virtual.get(key)
+        if virtual is not None:
+            event_reason = "HostNameCollision" if reason == "HostNameCollision" else "SyncError"
+            self.recorder.warning(virtual, event_reason, message)
+
+    async def _resync(self) -> None:
+        while True:
+            await self._clock.sleep(self.settings.resync_period)
+            for key in self.virtual:
+                self.queue.add(key)
+            for obj in self.host.values():
+                owner = virtual_key_of(obj, self.target)
+                if owner is not None:
+                    self.queue.add(owner)
+
+    @staticmethod
+    async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,186 @@
+"""Reconcile one virtual key: make the host copy match, reading only the two caches.
+
+Level-triggered (SPEC §6): whatever event enqueued the key, the reconciler compares the virtual
+object with the host copy and converges. It returns what it did or raises a typed error; it
+never touches the queue (retry policy lives in the worker loop, :mod:`syncer.controller`).
+
+Safety rules enforced here:
+
+- a host object is written or deleted only if :func:`translate.virtual_key_of` says it is ours;
+- a host copy is deleted only when its virtual object is absent from a cache that finished its
+  initial list (the controller starts workers only then), with uid and resourceVersion
+  preconditions so a replaced object is never removed;
+- changes are conditional PUTs of the cached version (409 → retry), never delete+create;
+- a failure leaves the last good host copy untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, cast
+
+import structlog
+
+from syncer import caching, clients, errors
+from translate import NetworkPolicy, ObjectKey, Target, diff, host_name, virtual_key_of
+
+log = structlog.get_logger("syncer.reconciling")
+
+Action = Literal["created", "updated", "deleted", "unchanged", "skipped"]
+Desire = Callable[[NetworkPolicy], NetworkPolicy]
+"""virtual object -> desired host object (translate, then patches); raises PatchFailed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    action: Action
+    host: ObjectKey
+    drift: Literal["recreated", "reverted"] | None = None
+    """Set when the write repaired an out-of-band change of a copy that was in sync."""
+
+
+class Reconciler:
+    """Converges host copies; one instance serves all workers (keys never run concurrently)."""
+
+    def __init__(
+        self,
+        *,
+        target: Target,
+        virtual: caching.Store,
+        host: caching.Store,
+        host_api: clients.KubeApi,
+        desire: Desire,
+        may_write: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self._target = target
+        self._virtual = virtual
+        self._host = host
+        self._api = host_api
+        self._desire = desire
+        self._may_write = may_write
+        self.in_sync: dict[ObjectKey, str] = {}
+        """Virtual key -> virtual resourceVersion whose host copy was last seen matching."""
+
+    def host_key(self, key: ObjectKey) -> ObjectKey:
+        return ObjectKey(
+            self._target.host_namespace, host_name(key.name, key.namespace, self._target.vcluster)
+        )
+
+    async def reconcile(self, key: ObjectKey) -> Outcome:
+        virtual = self._virtual.get(key)
+        host_key = self.host_key(key)
+        host = self._host.get(host_key)
+        owner = virtual_key_of(host, self._target) if host is not None else None
+
+        if virtual is None:
+            self.in_sync.pop(key, None)
+            if host is not None and owner == key:
+                await self._delete(key, host_key, host)
+                return Outcome("deleted", host_key)
+            return Outcome("skipped", host_key)
+
+        if host is not None and owner != key and (owner is None or owner in self._virtual):
+            self.in_sync.pop(key, None)
+            holder = f"virtual object {owner}" if owner else "an object this syncer does not own"
+            raise errors.HostNameCollision(
+                f"host name {host_key.name} is already used by {holder}; {key} is not synced"
+            )
+
+        desired = self._desire(cast(NetworkPolicy, virtual))
+        version = str((virtual.get("metadata") or {}).get("resourceVersion", ""))
+        was_in_sync = self.in_sync.get(key) == version
+        if host is None:
+            await self._create(key, host_key, desired)
+            self.in_sync[key] = version
+            return Outcome("created", host_key, "recreated" if was_in_sync else None)
+        if diff.owned_equal(desired, host, self._target.vcluster):
+            self.in_sync[key] = version
+            return Outcome("unchanged", host_key)
+        await self._update(key, host_key, diff.merged(desired, host, self._target.vcluster))
+        self.in_sync[key] = version
+        return Outcome("updated", host_key, "reverted" if was_in_sync else None)
+
+    async def _create(self, key: ObjectKey, host_key: ObjectKey, desired: NetworkPolicy) -> None:
+        self._check_leader()
+        try:
+            created = await self._api.create(
+                clients.NETWORK_POLICIES, host_key.namespace, dict(desired)
+            )
+        except errors.AlreadyExists as exc:
+            await self._claim_existing(key, host_key, exc)
+            return
+        except errors.TemporaryError:
+            raise
+        except errors.ApiError as exc:
+            raise _rejection(exc, "create", host_key) from exc
+        self._host.upsert(created)
+        log.info("host policy created", virtual=str(key), host=str(host_key), action="create")
+
+    async def _claim_existing(
+        self, key: ObjectKey, host_key: ObjectKey, exc: errors.AlreadyExists
+    ) -> None:
+        """A create found the name taken: our own copy the cache has not seen yet, or not ours."""
+        try:
+            existing = await self._api.get(
+                clients.NETWORK_POLICIES, host_key.namespace, host_key.name
+            )
+        except errors.NotFound:
+            raise errors.Conflict(409, reason="Conflict", message="deleted meanwhile") from exc
+        if virtual_key_of(existing, self._target) is None:
+            raise errors.HostNameCollision(
+                f"host name {host_key.name} is already used by an object this syncer does not "
+                f"own; {key} is not synced"
+            ) from exc
+        self._host.upsert(existing)
+        raise errors.Conflict(409, reason="Conflict", message="host copy appeared; re-reading")
+
+    async def _update(self, key: ObjectKey, host_key: ObjectKey, body: caching.Json) -> None:
+        self._check_leader()
+        try:
+            updated = await self._api.replace(
+                clients.NETWORK_POLICIES, host_key.namespace, host_key.name, body
+            )
+        except errors.TemporaryError:
+            raise
+        except errors.NotFound as exc:
+            raise errors.Conflict(404, reason="NotFound", message="host copy vanished") from exc
+        except errors.ApiError as exc:
+            raise _rejection(exc, "update", host_key) from exc
+        self._host.upsert(updated)
+        log.info("host policy updated", virtual=str(key), host=str(host_key), action="update")
+
+    async def _delete(self, key: ObjectKey, host_key: ObjectKey, host: caching.Json) -> None:
+        self._check_leader()
+        meta = host.get("metadata") or {}
+        try:
+            await self._api.delete(
+                clients.NETWORK_POLICIES,
+                host_key.namespace,
+                host_key.name,
+                uid=meta.get("uid"),
+                resource_version=meta.get("resourceVersion"),
+            )
+        except errors.NotFound:
+            pass
+        except errors.TemporaryError:
+            raise
+        except errors.ApiError as exc:
+            raise _rejection(exc, "delete", host_key) from exc
+        self._host.remove(host_key)
+        log.info("host policy deleted", virtual=str(key), host=str(host_key), action="delete")
+
+    def _check_leader(self) -> None:
+        if not self._may_write():
+            raise errors.NotLeader("this replica does not hold the leader lease")
+
+
+def _rejection(exc: errors.ApiError, verb: str, host_key: ObjectKey) -> errors.PermanentError:
+    """A non-temporary API failure as the permanent, event-worthy error it means here."""
+    if isinstance(exc, errors.Forbidden):
+        return errors.Denied(f"{verb} {host_key} forbidden on the host: {exc.message}")
+    detail = "; ".join(exc.causes()) if isinstance(exc, errors.Invalid) else ""
+    return errors.HostRejected(
+        f"host API rejected {verb} of {host_key}: {exc.reason or exc.status} {exc.message}"
+        + (f" ({detail})" if detail and detail not in exc.message else "")
+    )

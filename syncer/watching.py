@@ -1,0 +1,175 @@
+"""Informer: LIST then WATCH one kind into a :class:`caching.Store`, reporting each change.
+
+Contract (SPEC §6, client-go's reflector):
+
+- one LIST (paginated) then WATCH from the list's resourceVersion, bookmarks on;
+- a watch that ends or breaks resumes from the last resourceVersion seen (an event or a
+  bookmark), without listing again;
+- 410 Gone (history compacted) is the only reason to LIST again; the store is then replaced by
+  the complete new list, so deletions missed while away are reported, and never on partial data;
+- API or network errors back off exponentially with jitter; the store keeps its content, so an
+  outage deletes nothing downstream.
+
+The ``on_change`` callback must not fail or block: it only enqueues keys (STYLE point 3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import structlog
+
+from syncer import caching, clients, errors
+from syncer.clock import Clock, LoopClock
+from syncer.ratelimiting import ReconnectBackoff
+
+log = structlog.get_logger("syncer.watching")
+
+OnChange = Callable[[caching.Json | None, caching.Json | None], None]
+
+
+class WatchMetrics(Protocol):
+    def watch_restarted(self, cluster: str, reason: str) -> None: ...
+
+    def informer_synced(self, cluster: str) -> None: ...
+
+
+class Informer:
+    """Keeps ``store`` equal to the API's view of ``resource`` in ``namespace``."""
+
+    def __init__(
+        self,
+        *,
+        api: clients.KubeApi,
+        resource: clients.Resource,
+        store: caching.Store,
+        on_change: OnChange,
+        namespace: str | None = None,
+        label_selector: str | None = None,
+        page_size: int = 500,
+        watch_timeout: tuple[int, int] = (300, 600),
+        backoff: ReconnectBackoff | None = None,
+        metrics: WatchMetrics | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.cluster = api.cluster
+        self.store = store
+        self._api = api
+        self._resource = resource
+        self._namespace = namespace
+        self._selector = label_selector
+        self._on_change = on_change
+        self._page_size = page_size
+        # Random per-watch timeouts spread reconnections of many replicas (client-go does the same).
+        self._watch_timeout = watch_timeout
+        self._clock = clock or LoopClock()
+        self._backoff = backoff or ReconnectBackoff(clock=self._clock)
+        self._metrics = metrics
+        self.synced = asyncio.Event()
+        """Set once the first complete LIST is in the store; never cleared."""
+        self.resource_version: str | None = None
+        self.last_activity = self._clock.now()
+        """Monotonic time of the last list, event, bookmark or attempt: the liveness signal."""
+        self.lists = 0
+        self.watches = 0
+
+    async def run(self) -> None:
+        """List and watch until cancelled."""
+        while True:
+            self.last_activity = self._clock.now()
+            try:
+                if self.resource_version is None:
+                    await self._list()
+                opened = self._clock.now()
+                delivered = await self._watch()
+                self._restarted("closed")
+                if not delivered and self._clock.now() - opened < 1.0:
+                    # A server that closes watches at once would otherwise be hammered.
+                    await self._clock.sleep(self._backoff.next_delay())
+            except errors.Gone:
+                log.info("watch history expired, listing again", cluster=self.cluster)
+                self.resource_version = None
+                self._restarted("gone")
+            except (errors.ApiError, ValueError) as exc:
+                delay = self._backoff.next_delay()
+                log.warning(
+                    "list/watch failed",
+                    cluster=self.cluster,
+                    error=str(exc),
+                    retry_in=round(delay, 3),
+                )
+                self._restarted("error")
+                await self._clock.sleep(delay)
+
+    async def _list(self) -> None:
+        items: list[caching.Json] = []
+        continue_token: str | None = None
+        while True:
+            page = await self._api.list_page(
+                self._resource,
+                self._namespace,
+                label_selector=self._selector,
+                limit=self._page_size,
+                continue_token=continue_token,
+            )
+            items.extend(page.get("items") or [])
+            meta = page.get("metadata") or {}
+            continue_token = meta.get("continue") or None
+            self.last_activity = self._clock.now()
+            if not continue_token:
+                break
+        self.lists += 1
+        for old, new in self.store.replace(items):
+            self._on_change(old, new)
+        self.resource_version = str(meta.get("resourceVersion", ""))
+        self._backoff.reset()
+        if not self.synced.is_set():
+            self.synced.set()
+            if self._metrics is not None:
+                self._metrics.informer_synced(self.cluster)
+            log.info("initial list done", cluster=self.cluster, objects=len(self.store))
+
+    async def _watch(self) -> int:
+        """Watch until the stream ends; returns how many events (bookmarks included) came."""
+        assert self.resource_version is not None
+        self.watches += 1
+        delivered = 0
+        async with self._api.watch(
+            self._resource,
+            self._namespace,
+            resource_version=self.resource_version,
+            label_selector=self._selector,
+            timeout_seconds=random.randint(*self._watch_timeout),
+        ) as events:
+            self.last_activity = self._clock.now()
+            async for event in events:
+                self._apply(event)
+                delivered += 1
+                self.last_activity = self._clock.now()
+                self._backoff.reset()
+        return delivered
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("type")
+        obj = event.get("object") or {}
+        version = (obj.get("metadata") or {}).get("resourceVersion")
+        if kind in ("ADDED", "MODIFIED"):
+            old, new = self.store.upsert(obj)
+            if old is not new:
+                self._on_change(old, new)
+        elif kind == "DELETED":
+            old = self.store.remove(caching.key_of(obj))
+            if old is not None:
+                self._on_change(old, None)
+        elif kind != "BOOKMARK":
+            log.warning("unknown watch event", cluster=self.cluster, type=kind)
+            return
+        if version:
+            self.resource_version = str(version)
+
+    def _restarted(self, reason: str) -> None:
+        if self._metrics is not None:
+            self._metrics.watch_restarted(self.cluster, reason)

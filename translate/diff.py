@@ -1,0 +1,103 @@
+"""Compare a desired host copy with the live one on the fields this syncer owns.
+
+Owned: the whole ``spec``; every label and annotation of the desired object; tenant annotations
+an earlier copy carried (listed in ``vcluster.loft.sh/managed-annotations``) and the bookkeeping
+annotations; labels whose keys are hashed reserved keys of this virtual cluster. Everything
+else on the host object (labels and annotations other tools added, finalizers,
+ownerReferences, server-set metadata) is kept as it is.
+
+A label the tenant removes stays on the host copy: without a bookkeeping annotation for labels
+(SPEC §3 defines none) it cannot be told from a label another tool added. Labels on a
+NetworkPolicy do not change what it enforces.
+
+Specs are compared after the API server's defaulting (port protocol, policyTypes, omitted empty
+lists) so that a host copy the server normalised is not rewritten forever.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from translate import markers
+from translate.naming import translated_reserved_keys
+from translate.types import NetworkPolicy
+
+_OMIT_WHEN_EMPTY = frozenset(
+    {"matchLabels", "matchExpressions", "ports", "from", "to", "ingress", "egress", "except"}
+)
+
+
+def merged(desired: NetworkPolicy, actual: Mapping[str, Any], vcluster: str) -> dict[str, Any]:
+    """``actual`` with the owned fields taken from ``desired``; ready for a conditional PUT.
+
+    ``actual`` is not modified; the result keeps its ``resourceVersion``.
+    """
+    actual_meta = actual.get("metadata") or {}
+    desired_meta = desired["metadata"]
+    desired_labels = desired_meta.get("labels", {})
+    ours = translated_reserved_keys(vcluster)
+    labels = {
+        k: v
+        for k, v in (actual_meta.get("labels") or {}).items()
+        if k not in desired_labels and k not in ours
+    }
+    labels.update(desired_labels)
+
+    actual_annotations = actual_meta.get("annotations") or {}
+    previously_managed = set(actual_annotations.get(markers.MANAGED_ANNOTATIONS, "").split("\n"))
+    desired_annotations = desired_meta.get("annotations", {})
+    annotations = {
+        k: v
+        for k, v in actual_annotations.items()
+        if k not in desired_annotations
+        and k not in previously_managed
+        and k not in markers.BOOKKEEPING_ANNOTATIONS
+    }
+    annotations.update(desired_annotations)
+
+    out = dict(actual)
+    out["metadata"] = {**actual_meta, "labels": labels, "annotations": annotations}
+    out["spec"] = copy.deepcopy(desired["spec"])
+    return out
+
+
+def owned_equal(desired: NetworkPolicy, actual: Mapping[str, Any], vcluster: str) -> bool:
+    """True when writing ``desired`` would change nothing this syncer owns."""
+    actual_meta = actual.get("metadata") or {}
+    want = merged(desired, actual, vcluster)
+    return (
+        want["metadata"]["labels"] == (actual_meta.get("labels") or {})
+        and want["metadata"]["annotations"] == (actual_meta.get("annotations") or {})
+        and normalized_spec(want["spec"]) == normalized_spec(actual.get("spec") or {})
+    )
+
+
+def normalized_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``spec`` as the API server stores it: defaults applied, empty optional lists dropped."""
+    out = _drop_empty(spec)
+    assert isinstance(out, dict)
+    out.setdefault("podSelector", {})
+    for direction in ("ingress", "egress"):
+        for rule in out.get(direction, []):
+            for port in rule.get("ports", []):
+                port.setdefault("protocol", "TCP")
+    if not out.get("policyTypes"):
+        types = ["Ingress"]
+        if out.get("egress"):
+            types.append("Egress")
+        out["policyTypes"] = types
+    return out
+
+
+def _drop_empty(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            k: _drop_empty(v)
+            for k, v in value.items()
+            if not (k in _OMIT_WHEN_EMPTY and not v) and v is not None
+        }
+    if isinstance(value, list):
+        return [_drop_empty(v) for v in value]
+    return value
