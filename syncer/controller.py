@@ -24,7 +24,16 @@ from typing import Any, Protocol
 
 import structlog
 
-from syncer import caching, clients, errors, queueing, ratelimiting, reconciling, recording
+from syncer import (
+    caching,
+    clients,
+    electing,
+    errors,
+    queueing,
+    ratelimiting,
+    reconciling,
+    recording,
+)
 from syncer.clock import Clock, LoopClock
 from syncer.watching import Informer, WatchMetrics
 from translate import ObjectKey, Target, host_name, markers, virtual_key_of
@@ -84,13 +93,14 @@ class Controller:
         metrics: ControllerMetrics,
         settings: ControllerSettings | None = None,
         clock: Clock | None = None,
-        may_write: Callable[[], bool] = lambda: True,
+        leadership: electing.Leadership | None = None,
         recorder: recording.EventRecorder | None = None,
     ) -> None:
         self.target = target
         self.settings = settings or ControllerSettings()
         self._clock = clock or LoopClock()
         self._metrics = metrics
+        self._leadership: electing.Leadership = leadership or electing.AlwaysLeader()
         self.virtual = caching.Store(
             strip=caching.strip_virtual,
             indexers={HOST_NAME_INDEX: self._host_names},
@@ -125,7 +135,7 @@ class Controller:
             host=self.host,
             host_api=host_api,
             desire=desire,
-            may_write=may_write,
+            may_write=self._leadership.may_write,
         )
         self.recorder = recorder or recording.EventRecorder(
             api=virtual_api, clock=self._clock, metrics=metrics
@@ -140,12 +150,17 @@ class Controller:
         self._tasks: list[asyncio.Task[Any]] = []
         self._workers: list[asyncio.Task[Any]] = []
         self.started = asyncio.Event()
-        """Set once the workers run, i.e. both caches are complete."""
+        """Set once workers run: both caches are complete and this replica leads."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Run until cancelled or :meth:`shutdown`; workers start after both initial lists."""
+        """Run until cancelled or :meth:`shutdown`.
+
+        Informers run from the start on every replica (a standby keeps warm caches, so it is
+        ready and takes over without listing); workers run only after both initial lists and
+        only while this replica leads.
+        """
         self._tasks = [
             asyncio.create_task(self.virtual_informer.run(), name="informer-virtual"),
             asyncio.create_task(self.host_informer.run(), name="informer-host"),
@@ -154,21 +169,48 @@ class Controller:
         try:
             await self.virtual_informer.synced.wait()
             await self.host_informer.synced.wait()
-            log.info(
-                "caches synced, starting workers",
-                virtual=len(self.virtual),
-                host=len(self.host),
-                workers=self.settings.workers,
-            )
-            self._workers = [
-                asyncio.create_task(self._work(), name=f"worker-{i}")
-                for i in range(self.settings.workers)
-            ]
             self._tasks.append(asyncio.create_task(self._resync(), name="resync"))
-            self.started.set()
-            await asyncio.gather(*self._tasks, *self._workers)
+            while not self.queue.shutting_down:
+                await self._lead()
         finally:
             await self._cancel(self._tasks + self._workers)
+
+    async def _lead(self) -> None:
+        """Wait for leadership, then run workers until it is lost or the queue shuts down."""
+        waiting = asyncio.create_task(self._leadership.wait_leading())
+        await asyncio.wait([waiting, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+        self._raise_if_crashed()
+        if not waiting.done():
+            waiting.cancel()
+            return
+        log.info(
+            "caches synced and leading, starting workers",
+            virtual=len(self.virtual),
+            host=len(self.host),
+            workers=self.settings.workers,
+        )
+        self._enqueue_all()
+        self._workers = [
+            asyncio.create_task(self._work(), name=f"worker-{i}")
+            for i in range(self.settings.workers)
+        ]
+        self.started.set()
+        lost = asyncio.create_task(self._leadership.wait_lost())
+        await asyncio.wait(
+            [lost, *self._workers, *self._tasks], return_when=asyncio.FIRST_COMPLETED
+        )
+        self._raise_if_crashed()
+        if lost.done() and not self.queue.shutting_down:
+            log.warning("lost leadership, stopping workers")
+        lost.cancel()
+        await self._cancel(self._workers)
+        self._workers = []
+
+    def _raise_if_crashed(self) -> None:
+        """Informers, recorder and resync run forever; one that returned has crashed."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise RuntimeError(f"{task.get_name()} stopped") from task.exception()
 
     async def shutdown(self, *, grace: float = 10.0) -> None:
         """Stop taking work, let in-flight reconciles finish (up to ``grace`` seconds), stop all."""
@@ -187,13 +229,17 @@ class Controller:
         return all(detail.values()), detail
 
     def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy while every informer made progress (list, event, bookmark or attempt)
+        within ``stall_after``: its task is alive and not stuck on a silent connection."""
         now = self._clock.now()
         detail: dict[str, Any] = {}
         for informer in (self.virtual_informer, self.host_informer):
             idle = now - informer.last_activity
-            detail[f"{informer.cluster}-informer-idle-seconds"] = round(idle, 1)
-        ok = all(v <= self.settings.stall_after for v in detail.values())
-        return ok, detail
+            detail[f"{informer.cluster}-informer"] = {
+                "ok": idle <= self.settings.stall_after,
+                "idle_seconds": round(idle, 1),
+            }
+        return all(d["ok"] for d in detail.values()), detail
 
     # -- handlers (never fail, never block) ---------------------------------------------------
 
@@ -230,6 +276,9 @@ class Controller:
         result = "error"
         try:
             outcome = await self.reconciler.reconcile(key)
+        except errors.NotLeader:
+            result = "skipped"
+            self.queue.add(key)  # the next leader (maybe us again) reconciles it
         except errors.Conflict as exc:
             result = "conflict"
             log.debug("conflict, retrying", virtual=str(key), error=str(exc))
@@ -278,12 +327,16 @@ class Controller:
     async def _resync(self) -> None:
         while True:
             await self._clock.sleep(self.settings.resync_period)
-            for key in self.virtual:
-                self.queue.add(key)
-            for obj in self.host.values():
-                owner = virtual_key_of(obj, self.target)
-                if owner is not None:
-                    self.queue.add(owner)
+            self._enqueue_all()
+
+    def _enqueue_all(self) -> None:
+        """Every virtual key and every owner of a host copy (orphans): no API call."""
+        for key in self.virtual:
+            self.queue.add(key)
+        for obj in self.host.values():
+            owner = virtual_key_of(obj, self.target)
+            if owner is not None:
+                self.queue.add(owner)
 
     @staticmethod
     async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:

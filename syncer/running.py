@@ -15,6 +15,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import prometheus_client
 import structlog
 
 import patches
@@ -22,6 +23,7 @@ import translate
 from syncer import (
     clients,
     controller,
+    electing,
     errors,
     logs,
     metrics,
@@ -124,6 +126,7 @@ class Syncer:
             observer=self.metrics,
             clock=self.clock,
         )
+        elector = self._elector(host)
         ctl = self.controller = controller.Controller(
             target=config.target,
             virtual_api=virtual,
@@ -135,8 +138,11 @@ class Syncer:
                 resync_period=config.resync_period or float("inf"),
             ),
             clock=self.clock,
+            leadership=elector,
         )
-        self.metrics.set_leader(True)
+        electing_task = asyncio.create_task(elector.run()) if elector is not None else None
+        if elector is None:
+            self.metrics.set_leader(True)
         try:
             async with serving.Server(
                 config.metrics_address, metrics=self.metrics, health=ctl.health, ready=ctl.ready
@@ -144,9 +150,32 @@ class Syncer:
                 self.started.set()
                 return await self._until_stopped(ctl, stop)
         finally:
+            if electing_task is not None and elector is not None:
+                electing_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await electing_task
+                await elector.release()
             await virtual.close()
             await host.close()
             log.info("stopped")
+
+    def _elector(self, host: clients.KubeApi) -> electing.LeaderElector | None:
+        config = self.config
+        if not config.leader_elect:
+            return None
+        return electing.LeaderElector(
+            api=host,
+            settings=electing.LeaseSettings(
+                name=config.leader_elect_resource_name,
+                namespace=config.leader_elect_resource_namespace,
+                identity=electing.default_identity(),
+                lease_duration=config.leader_elect_lease_duration,
+                renew_deadline=config.leader_elect_renew_deadline,
+                retry_period=config.leader_elect_retry_period,
+            ),
+            clock=self.clock,
+            metrics=self.metrics,
+        )
 
     async def _until_stopped(self, ctl: controller.Controller, stop: asyncio.Event) -> int:
         running = asyncio.create_task(ctl.run(), name="controller")
@@ -176,6 +205,8 @@ class Syncer:
 async def run(config: settings.Settings, *, stop: asyncio.Event | None = None) -> int:
     """``netpol-syncer run``: until SIGTERM/SIGINT (or ``stop``); returns the exit code."""
     logs.configure(log_format=config.log_format, level=config.log_level)
+    # One process, one syncer: the per-series creation timestamps only double the scrape size.
+    prometheus_client.disable_created_metrics()
     return await Syncer(config).run(stop or _stop_on_signals())
 
 

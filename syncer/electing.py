@@ -1,0 +1,276 @@
+"""Leader election on a ``coordination.k8s.io/v1`` Lease, after client-go's leaderelection.
+
+Only the leader writes. The safety argument, with client-go's defaults (15 s / 10 s / 2 s):
+
+- a candidate takes the lease over only after it has seen the lease record unchanged for
+  ``lease_duration``, measured on its own monotonic clock from when it *observed* the record
+  (never by comparing timestamps written by another machine's clock);
+- the leader stops writing as soon as ``renew_deadline`` has passed since the start of its
+  last successful renewal (:meth:`LeaderElector.may_write`), even if its loop is stuck;
+- ``renew_deadline < lease_duration``, so the old leader has stopped before anyone may start,
+  with ``lease_duration - renew_deadline`` of margin for a write already in flight.
+
+On shutdown the leader releases the lease (empty holder), so a standby takes over at its next
+attempt instead of waiting out the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from syncer import clients, errors
+from syncer.clock import Clock, LoopClock
+
+log = structlog.get_logger("syncer.electing")
+
+JITTER = 0.2
+"""Attempts by non-leaders come every ``retry_period * (1 - JITTER * U)``: spread so that
+replicas do not retry in lockstep, but never later than ``retry_period``, so a standby takes
+over at most ``lease_duration + retry_period`` after the leader's last renewal."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LeaseSettings:
+    name: str
+    """Lease name; one per virtual cluster (``<vcluster>-netpol-syncer`` by default)."""
+    namespace: str
+    """Lease namespace; the host namespace, where the syncer already has RBAC."""
+    identity: str
+    """This replica's holder identity: the pod name plus a random suffix, so a restarted pod
+    with the same name does not mistake the previous incarnation's lease for its own."""
+    lease_duration: float = 15.0
+    """How long a standby waits, after it last saw the lease change, before taking over."""
+    renew_deadline: float = 10.0
+    """How long the leader keeps trying to renew before it stops writing."""
+    retry_period: float = 2.0
+    """Seconds between attempts to acquire or renew."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.retry_period < self.renew_deadline < self.lease_duration:
+            raise ValueError(
+                "need retry_period < renew_deadline < lease_duration, got "
+                f"{self.retry_period}, {self.renew_deadline}, {self.lease_duration}"
+            )
+
+
+def default_identity() -> str:
+    return f"{os.environ.get('HOSTNAME') or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
+
+
+class LeaderMetrics(Protocol):
+    def set_leader(self, is_leader: bool) -> None: ...
+
+
+class Leadership(Protocol):
+    """What the controller needs to know about leadership."""
+
+    def may_write(self) -> bool: ...
+
+    async def wait_leading(self) -> None: ...
+
+    async def wait_lost(self) -> None: ...
+
+
+class AlwaysLeader:
+    """Leadership when election is off: always leading, never lost."""
+
+    def may_write(self) -> bool:
+        return True
+
+    async def wait_leading(self) -> None:
+        return None
+
+    async def wait_lost(self) -> None:
+        await asyncio.Event().wait()
+
+
+class LeaderElector:
+    """Acquires, renews and releases one Lease; :meth:`run` until cancelled."""
+
+    def __init__(
+        self,
+        *,
+        api: clients.KubeApi,
+        settings: LeaseSettings,
+        clock: Clock | None = None,
+        metrics: LeaderMetrics | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self._api = api
+        self._clock = clock or LoopClock()
+        self._metrics = metrics
+        self._rng = rng or random.Random()
+        self._leading = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._renewed_at: float | None = None
+        """Monotonic start of our last successful acquire/renew; None when not leading."""
+        self._observed: tuple[str, str] | None = None
+        """(holderIdentity, renewTime) of the lease record as last read."""
+        self._observed_at = 0.0
+        """Monotonic time the observed record last changed."""
+        self._lease: dict[str, Any] | None = None
+
+    # -- what the controller asks ---------------------------------------------------------------
+
+    @property
+    def leading(self) -> bool:
+        return self.may_write()
+
+    def may_write(self) -> bool:
+        """True only while the last renewal is younger than ``renew_deadline``."""
+        return (
+            self._renewed_at is not None
+            and self._clock.now() - self._renewed_at < self.settings.renew_deadline
+        )
+
+    async def wait_leading(self) -> None:
+        await self._leading.wait()
+
+    async def wait_lost(self) -> None:
+        await self._lost.wait()
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Try to acquire; once leading, renew every ``retry_period`` until it fails for
+        ``renew_deadline``; then go back to trying. Runs until cancelled."""
+        s = self.settings
+        log.info("waiting for leadership", lease=f"{s.namespace}/{s.name}", identity=s.identity)
+        while True:
+            if self._renewed_at is None:
+                await self._clock.sleep(self._attempt_delay())
+                started = self._clock.now()
+                if await self._try(within=s.retry_period):
+                    self._became_leader(started)
+                continue
+            await self._clock.sleep(s.retry_period)
+            started = self._clock.now()
+            remaining = s.renew_deadline - (started - self._renewed_at)
+            if remaining > 0 and await self._try(within=remaining):
+                self._renewed_at = started
+            elif not self.may_write():
+                self._lost_leadership("could not renew the lease within the renew deadline")
+
+    async def release(self) -> None:
+        """Give the lease up (empty holder) if we hold it; best effort, bounded in time."""
+        if self._renewed_at is None or self._lease is None:
+            return
+        self._lost_leadership("releasing on shutdown")
+        lease = dict(self._lease)
+        spec = dict(lease.get("spec") or {})
+        spec.update(holderIdentity="", leaseDurationSeconds=1, renewTime=_now())
+        lease["spec"] = spec
+        with contextlib.suppress(errors.ApiError, TimeoutError):
+            await asyncio.wait_for(
+                self._api.replace(
+                    clients.LEASES, self.settings.namespace, self.settings.name, lease
+                ),
+                self.settings.retry_period,
+            )
+            log.info("released the lease", identity=self.settings.identity)
+
+    def _attempt_delay(self) -> float:
+        """Until the next acquisition attempt: at once the first time, then every retry period
+        (shortened by jitter), and exactly when the holder's lease runs out if that is sooner."""
+        if self._observed is None:
+            return 0.0
+        delay = self.settings.retry_period * (1 - JITTER * self._rng.random())
+        if self._observed[0]:
+            expires_in = self._observed_at + self.settings.lease_duration - self._clock.now()
+            delay = min(delay, max(expires_in, 0.0))
+        return delay
+
+    async def _try(self, *, within: float) -> bool:
+        try:
+            return await asyncio.wait_for(self._try_acquire_or_renew(), within)
+        except (errors.ApiError, TimeoutError) as exc:
+            log.info("lease attempt failed", identity=self.settings.identity, error=str(exc))
+            return False
+
+    async def _try_acquire_or_renew(self) -> bool:
+        s = self.settings
+        now = _now()
+        try:
+            lease = await self._api.get(clients.LEASES, s.namespace, s.name)
+        except errors.NotFound:
+            body = {
+                "apiVersion": "coordination.k8s.io/v1",
+                "kind": "Lease",
+                "metadata": {"name": s.name, "namespace": s.namespace},
+                "spec": self._spec(acquire_time=now, renew_time=now, transitions=0),
+            }
+            try:
+                self._lease = await self._api.create(clients.LEASES, s.namespace, body)
+            except errors.AlreadyExists:
+                return False
+            self._observe(s.identity, now)
+            return True
+
+        spec = lease.get("spec") or {}
+        holder = spec.get("holderIdentity") or ""
+        self._observe(holder, str(spec.get("renewTime", "")))
+        ours = holder == s.identity
+        expired = self._clock.now() - self._observed_at >= s.lease_duration
+        if holder and not ours and not expired:
+            return False
+
+        transitions = int(spec.get("leaseTransitions") or 0)
+        updated = dict(lease)
+        updated["spec"] = self._spec(
+            acquire_time=spec.get("acquireTime", now) if ours else now,
+            renew_time=now,
+            transitions=transitions if ours else transitions + 1,
+        )
+        try:
+            self._lease = await self._api.replace(clients.LEASES, s.namespace, s.name, updated)
+        except errors.Conflict:
+            return False
+        self._observe(s.identity, now)
+        return True
+
+    def _spec(self, *, acquire_time: str, renew_time: str, transitions: int) -> dict[str, Any]:
+        return {
+            "holderIdentity": self.settings.identity,
+            "leaseDurationSeconds": round(self.settings.lease_duration),
+            "acquireTime": acquire_time,
+            "renewTime": renew_time,
+            "leaseTransitions": transitions,
+        }
+
+    def _observe(self, holder: str, renew_time: str) -> None:
+        record = (holder, renew_time)
+        if record != self._observed:
+            self._observed = record
+            self._observed_at = self._clock.now()
+
+    def _became_leader(self, started: float) -> None:
+        self._renewed_at = started
+        self._lost.clear()
+        self._leading.set()
+        if self._metrics is not None:
+            self._metrics.set_leader(True)
+        log.info("became leader", identity=self.settings.identity)
+
+    def _lost_leadership(self, why: str) -> None:
+        self._renewed_at = None
+        self._leading.clear()
+        self._lost.set()
+        if self._metrics is not None:
+            self._metrics.set_leader(False)
+        log.warning("stopped leading", identity=self.settings.identity, reason=why)
+
+
+def _now() -> str:
+    """MicroTime as the API expects it."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -1,0 +1,87 @@
+"""Fixtures for leader-election tests: a host API, electors with a partition switch."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Awaitable
+
+import pytest
+import pytest_asyncio
+
+from kubesim import KubeSim
+from syncer import clients, electing
+
+NAMESPACE = "vc-ns"
+# Short but proportioned like client-go's 15/10/2 s, so the tests take seconds.
+LEASE = 1.5
+RENEW = 1.0
+RETRY = 0.2
+
+
+class Partition:
+    """A switch in front of one replica's API client: while cut, its requests hang."""
+
+    def __init__(self) -> None:
+        self._open = asyncio.Event()
+        self._open.set()
+
+    def cut(self) -> None:
+        self._open.clear()
+
+    def heal(self) -> None:
+        self._open.set()
+
+    async def __call__(self) -> None:
+        await self._open.wait()
+
+
+@pytest_asyncio.fixture
+async def host() -> AsyncIterator[KubeSim]:
+    async with KubeSim(namespaces=["default", NAMESPACE]) as sim:
+        yield sim
+
+
+Candidate = tuple[electing.LeaderElector, Partition, "asyncio.Task[None]"]
+
+
+@pytest_asyncio.fixture
+async def candidates(host: KubeSim) -> AsyncIterator[Callable[[str], Awaitable[Candidate]]]:
+    """Factory: start an elector named ``identity`` on the shared lease."""
+    started: list[tuple[clients.KubeApi, asyncio.Task[None]]] = []
+
+    async def start(identity: str) -> Candidate:
+        partition = Partition()
+        api = await clients.KubeApi.connect(
+            host.kubeconfig(), cluster="host", request_timeout=5.0, throttle=partition
+        )
+        elector = electing.LeaderElector(
+            api=api,
+            settings=electing.LeaseSettings(
+                name="demo-netpol-syncer",
+                namespace=NAMESPACE,
+                identity=identity,
+                lease_duration=LEASE,
+                renew_deadline=RENEW,
+                retry_period=RETRY,
+            ),
+        )
+        task = asyncio.create_task(elector.run())
+        started.append((api, task))
+        return elector, partition, task
+
+    yield start
+    for api, task in started:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await api.close()
+
+
+@pytest.fixture
+def lease_holder(host: KubeSim) -> Callable[[], str]:
+    def holder() -> str:
+        lease = host.store.find("leases", NAMESPACE, "demo-netpol-syncer")
+        return "" if lease is None else str(lease["spec"].get("holderIdentity") or "")
+
+    return holder
