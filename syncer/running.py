@@ -206,7 +206,7 @@ async def run(config: settings.Settings, *, stop: asyncio.Event | None = None) -
     """``netpol-syncer run``: until SIGTERM/SIGINT (or ``stop``); returns the exit code."""
     logs.configure(log_format=config.log_format, level=config.log_level)
     # One process, one syncer: the per-series creation timestamps only double the scrape size.
-    prometheus_client.disable_created_metrics()
+    prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
     return await Syncer(config).run(stop or _stop_on_signals())
 
 
