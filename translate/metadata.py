@@ -31,14 +31,14 @@ def host_annotations(meta: ObjectMeta, target: Target) -> dict[str, str]:
     namespace = meta.get("namespace", "")
     out = {
         k: v
-        for k, v in meta.get("annotations", {}).items()
+        for k, v in (meta.get("annotations") or {}).items()
         if k != markers.LAST_APPLIED and k not in markers.BOOKKEEPING_ANNOTATIONS
     }
     if out:
         out[markers.MANAGED_ANNOTATIONS] = "\n".join(sorted(out))
     out[markers.OBJECT_NAME] = name
     out[markers.OBJECT_NAMESPACE] = namespace
-    out[markers.OBJECT_UID] = meta.get("uid", "")
+    out[markers.OBJECT_UID] = meta.get("uid") or ""
     out[markers.OBJECT_KIND] = markers.OBJECT_KIND_VALUE
     out[markers.OBJECT_HOST_NAME] = host_name(name, namespace, target.vcluster)
     out[markers.OBJECT_HOST_NAMESPACE] = target.host_namespace
@@ -52,6 +52,6 @@ def host_metadata(meta: ObjectMeta, target: Target) -> ObjectMeta:
     return {
         "name": host_name(name, namespace, target.vcluster),
         "namespace": target.host_namespace,
-        "labels": host_labels(meta.get("labels", {}), namespace, target.vcluster),
+        "labels": host_labels(meta.get("labels") or {}, namespace, target.vcluster),
         "annotations": host_annotations(meta, target),
     }

@@ -12,16 +12,16 @@ def to_host(virtual: NetworkPolicy, target: Target) -> NetworkPolicy:
 
     The result shares no mutable structure with the input, so callers may patch it in place.
     """
-    meta = virtual.get("metadata", {})
+    meta = virtual.get("metadata") or {}
     return {
         "apiVersion": API_VERSION,
         "kind": KIND,
         "metadata": host_metadata(meta, target),
-        "spec": host_spec(virtual.get("spec", {}), meta.get("namespace", ""), target.vcluster),
+        "spec": host_spec(virtual.get("spec") or {}, meta.get("namespace", ""), target.vcluster),
     }
 
 
 def key_of(virtual: NetworkPolicy) -> ObjectKey:
     """The virtual object's own key."""
-    meta = virtual.get("metadata", {})
+    meta = virtual.get("metadata") or {}
     return ObjectKey(namespace=meta.get("namespace", ""), name=meta.get("name", ""))

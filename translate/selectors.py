@@ -33,7 +33,7 @@ def _rewrite_requirement(
         "key": key_map(requirement["key"], vcluster),
         "operator": requirement["operator"],
     }
-    if "values" in requirement:
+    if requirement.get("values") is not None:
         out["values"] = list(requirement["values"])
     return out
 
@@ -42,10 +42,13 @@ def merge_selectors(first: LabelSelector, second: LabelSelector) -> LabelSelecto
     """AND of two selectors: matchLabels merged (``second`` wins a shared key), expressions
     concatenated with ``first``'s before ``second``'s."""
     out: LabelSelector = {}
-    labels = {**first.get("matchLabels", {}), **second.get("matchLabels", {})}
+    labels = {**(first.get("matchLabels") or {}), **(second.get("matchLabels") or {})}
     if labels:
         out["matchLabels"] = labels
-    expressions = [*first.get("matchExpressions", []), *second.get("matchExpressions", [])]
+    expressions = [
+        *(first.get("matchExpressions") or []),
+        *(second.get("matchExpressions") or []),
+    ]
     if expressions:
         out["matchExpressions"] = expressions
     return out

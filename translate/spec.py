@@ -38,9 +38,9 @@ def host_pod_selector(
 
 def host_peer(peer: NetworkPolicyPeer, virtual_namespace: str, vcluster: str) -> NetworkPolicyPeer:
     """One ``from``/``to`` entry on the host: an ipBlock copied, or a scoped pod selector."""
-    if "ipBlock" in peer:
+    if peer.get("ipBlock") is not None:
         return {"ipBlock": copy.deepcopy(peer["ipBlock"])}
-    selector = rewrite_selector(peer.get("podSelector", {}), vcluster, host_label_key)
+    selector = rewrite_selector(peer.get("podSelector") or {}, vcluster, host_label_key)
     namespace_selector = peer.get("namespaceSelector")
     if namespace_selector is not None:
         selector = merge_selectors(
@@ -55,7 +55,7 @@ def host_peer(peer: NetworkPolicyPeer, virtual_namespace: str, vcluster: str) ->
 
 def _host_ingress_rule(rule: IngressRule, virtual_namespace: str, vcluster: str) -> IngressRule:
     out: IngressRule = {}
-    if "ports" in rule:
+    if rule.get("ports") is not None:
         out["ports"] = copy.deepcopy(rule["ports"])
     peers = rule.get("from")
     if peers:
@@ -65,7 +65,7 @@ def _host_ingress_rule(rule: IngressRule, virtual_namespace: str, vcluster: str)
 
 def _host_egress_rule(rule: EgressRule, virtual_namespace: str, vcluster: str) -> EgressRule:
     out: EgressRule = {}
-    if "ports" in rule:
+    if rule.get("ports") is not None:
         out["ports"] = copy.deepcopy(rule["ports"])
     peers = rule.get("to")
     if peers:
@@ -76,7 +76,7 @@ def _host_egress_rule(rule: EgressRule, virtual_namespace: str, vcluster: str) -
 def host_spec(spec: NetworkPolicySpec, virtual_namespace: str, vcluster: str) -> NetworkPolicySpec:
     """The whole host spec (SPEC §3 "Spec"); ``spec`` is not modified."""
     out: NetworkPolicySpec = {
-        "podSelector": host_pod_selector(spec.get("podSelector", {}), virtual_namespace, vcluster)
+        "podSelector": host_pod_selector(spec.get("podSelector") or {}, virtual_namespace, vcluster)
     }
     ingress = spec.get("ingress")
     if ingress:
@@ -84,6 +84,6 @@ def host_spec(spec: NetworkPolicySpec, virtual_namespace: str, vcluster: str) ->
     egress = spec.get("egress")
     if egress:
         out["egress"] = [_host_egress_rule(r, virtual_namespace, vcluster) for r in egress]
-    if "policyTypes" in spec:
+    if spec.get("policyTypes") is not None:
         out["policyTypes"] = list(spec["policyTypes"])
     return out

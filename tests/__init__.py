@@ -1,0 +1,1 @@
+"""netpol-syncer's test suite; a package so topic folders can share ``tests.support``."""

@@ -1,0 +1,1 @@
+"""Test-only helpers shared by the topic folders (never imported by production code)."""

@@ -1,0 +1,1 @@
+"""Tests of the pure translation core (SPEC §3)."""
