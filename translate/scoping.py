@@ -9,8 +9,9 @@ Checked, each reported with the JSON pointer of the offending field:
 - identity: ``metadata.name``/``namespace``, both scoping labels and every ownership annotation
   are exactly what the translation produced (orphan collection and collisions depend on them);
 - ``spec.podSelector`` carries ``managed-by=VC`` and ``namespace=<virtual namespace>``;
-- every peer is either a pure ``ipBlock`` or a ``podSelector`` carrying ``managed-by=VC``, and
-  never a ``namespaceSelector`` (it would match real host namespaces);
+- every peer is either a pure ``ipBlock`` or a ``podSelector`` carrying ``managed-by=VC``, with
+  no other field: never a ``namespaceSelector`` (it would match real host namespaces), and no
+  field a newer API server might give a widening meaning;
 - no selector uses a reserved key except the two scoping keys in ``matchLabels`` (with
   ``managed-by`` equal to VC), so nothing can select by the host's own ``release`` or marker labels;
 - ``policyTypes`` keeps every type of the translation: dropping one would un-isolate pods;
@@ -83,15 +84,26 @@ def _violations(host: Mapping[str, Any], reference: Mapping[str, Any], vc: str) 
                 yield from _peer(_mapping(peer), f"/spec/{direction}/{i}/{peers_field}/{j}", vc)
 
     types = spec.get("policyTypes", [])
-    kept = set(types) if isinstance(types, list) else set()
+    if not isinstance(types, list):
+        types = []
+        yield "/spec/policyTypes must be a list"
+    for i, policy_type in enumerate(types):
+        if policy_type not in ("Ingress", "Egress"):
+            yield f"/spec/policyTypes/{i} must be Ingress or Egress"
+    kept = {t for t in types if isinstance(t, str)}
     for policy_type in reference["spec"].get("policyTypes", []):
         if policy_type not in kept:
             yield f"/spec/policyTypes must keep {policy_type!r}"
 
 
+_PEER_FIELDS = frozenset({"ipBlock", "podSelector"})
+
+
 def _peer(peer: Mapping[str, Any], path: str, vc: str) -> Iterator[str]:
-    if "namespaceSelector" in peer:
-        yield f"{path}/namespaceSelector is not allowed on the host"
+    for key in peer:
+        if key not in _PEER_FIELDS:
+            field = f"{path}/{_escape(str(key))}"
+            yield f"{field} is not allowed on a host peer (only ipBlock or podSelector)"
     if "ipBlock" in peer:
         if "podSelector" in peer:
             yield f"{path} must not combine ipBlock with podSelector"
@@ -105,7 +117,9 @@ def _peer(peer: Mapping[str, Any], path: str, vc: str) -> Iterator[str]:
 def _selector_keys(selector: Mapping[str, Any], path: str, vc: str) -> Iterator[str]:
     """Reserved keys may appear only as the two scoping labels in ``matchLabels``."""
     for key, value in _mapping(selector.get("matchLabels")).items():
-        if key in markers.RESERVED_LABEL_KEYS and key not in markers.SCOPING_LABEL_KEYS:
+        if not isinstance(key, str):
+            yield f"{path}/matchLabels keys must be strings"
+        elif key in markers.RESERVED_LABEL_KEYS and key not in markers.SCOPING_LABEL_KEYS:
             yield f"{path}/matchLabels/{_escape(key)} uses a reserved key"
         elif key == markers.MANAGED_BY and value != vc:
             yield f"{path}/matchLabels/{_escape(key)} must be {vc!r}"
@@ -114,8 +128,11 @@ def _selector_keys(selector: Mapping[str, Any], path: str, vc: str) -> Iterator[
         yield f"{path}/matchExpressions must be a list"
         return
     for i, expression in enumerate(expressions):
-        if _mapping(expression).get("key") in markers.RESERVED_LABEL_KEYS:
-            yield f"{path}/matchExpressions/{i} uses reserved key {_mapping(expression)['key']!r}"
+        expression_key = _mapping(expression).get("key")
+        if not isinstance(expression_key, str):
+            yield f"{path}/matchExpressions/{i}/key must be a string"
+        elif expression_key in markers.RESERVED_LABEL_KEYS:
+            yield f"{path}/matchExpressions/{i} uses reserved key {expression_key!r}"
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

@@ -9,7 +9,7 @@ it would match real host namespaces.
 
 from __future__ import annotations
 
-import copy
+from typing import Any, TypeVar, cast
 
 from translate import markers
 from translate.naming import host_label_key, host_namespace_label_key
@@ -21,6 +21,8 @@ from translate.types import (
     NetworkPolicyPeer,
     NetworkPolicySpec,
 )
+
+_T = TypeVar("_T")
 
 
 def host_pod_selector(
@@ -39,7 +41,7 @@ def host_pod_selector(
 def host_peer(peer: NetworkPolicyPeer, virtual_namespace: str, vcluster: str) -> NetworkPolicyPeer:
     """One ``from``/``to`` entry on the host: an ipBlock copied, or a scoped pod selector."""
     if peer.get("ipBlock") is not None:
-        return {"ipBlock": copy.deepcopy(peer["ipBlock"])}
+        return {"ipBlock": _copy(peer["ipBlock"])}
     selector = rewrite_selector(peer.get("podSelector") or {}, vcluster, host_label_key)
     namespace_selector = peer.get("namespaceSelector")
     if namespace_selector is not None:
@@ -56,7 +58,7 @@ def host_peer(peer: NetworkPolicyPeer, virtual_namespace: str, vcluster: str) ->
 def _host_ingress_rule(rule: IngressRule, virtual_namespace: str, vcluster: str) -> IngressRule:
     out: IngressRule = {}
     if rule.get("ports") is not None:
-        out["ports"] = copy.deepcopy(rule["ports"])
+        out["ports"] = _copy(rule["ports"])
     peers = rule.get("from")
     if peers:
         out["from"] = [host_peer(p, virtual_namespace, vcluster) for p in peers]
@@ -66,7 +68,7 @@ def _host_ingress_rule(rule: IngressRule, virtual_namespace: str, vcluster: str)
 def _host_egress_rule(rule: EgressRule, virtual_namespace: str, vcluster: str) -> EgressRule:
     out: EgressRule = {}
     if rule.get("ports") is not None:
-        out["ports"] = copy.deepcopy(rule["ports"])
+        out["ports"] = _copy(rule["ports"])
     peers = rule.get("to")
     if peers:
         out["to"] = [host_peer(p, virtual_namespace, vcluster) for p in peers]
@@ -87,3 +89,13 @@ def host_spec(spec: NetworkPolicySpec, virtual_namespace: str, vcluster: str) ->
     if spec.get("policyTypes") is not None:
         out["policyTypes"] = list(spec["policyTypes"])
     return out
+
+
+def _copy(value: _T) -> _T:
+    """Deep copy of JSON data; several times faster than :func:`copy.deepcopy` on it."""
+    data: Any = value
+    if type(data) is dict:
+        return cast(_T, {k: _copy(v) for k, v in data.items()})
+    if type(data) is list:
+        return cast(_T, [_copy(v) for v in data])
+    return value

@@ -1,0 +1,322 @@
+"""The offline commands' work: ``translate``, ``check-config`` and ``version``.
+
+They share the controller's code paths (:func:`translate.to_host`, :meth:`patches.PatchList.apply`
+and :mod:`syncer.config`), so what ``translate`` prints is what ``run`` would write, and
+``check-config`` accepts exactly the files ``run`` accepts. This module owns their file I/O;
+:mod:`syncer.cli` owns the flags.
+
+Exit codes: 0 success; 1 some objects were skipped or refused (the others are still printed);
+2 the input or the configuration cannot be used at all.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Final, Literal, TextIO, cast
+
+import yaml
+
+import patches
+import translate
+from syncer import config
+
+OK: Final = 0
+SOME_FAILED: Final = 1
+UNUSABLE: Final = 2
+
+OutputFormat = Literal["yaml", "json"]
+
+DISTRIBUTION: Final = "netpol-syncer"
+
+
+class InputError(Exception):
+    """The input as a whole cannot be read or parsed (exit 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One object of the input and where it was found, for messages."""
+
+    where: str
+    """``document 2`` or ``document 2, items[0]`` (documents count from 1)."""
+    obj: object
+
+
+# --- translate ---
+
+
+def read_text(source: str, stdin: TextIO) -> str:
+    """The text of ``source``, a path or ``-`` for standard input."""
+    if source == "-":
+        return stdin.read()
+    try:
+        with open(source, encoding="utf-8") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"{source}: cannot read: {reason}") from None
+
+
+def parse_documents(text: str, *, name: str) -> list[object]:
+    """Every document of multi-document YAML or of JSON, in order; empty documents dropped.
+
+    JSON is tried first when the text looks like JSON, so its errors are reported as JSON errors.
+    """
+    stripped = text.lstrip()
+    if stripped[:1] in ("{", "["):
+        try:
+            return [json.loads(text)]
+        except json.JSONDecodeError as exc:
+            json_error = f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        try:
+            return [d for d in yaml.safe_load_all(text) if d is not None]
+        except yaml.YAMLError:
+            raise InputError(f"{name}: not valid JSON: {json_error}") from None
+    try:
+        return [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise InputError(f"{name}: not valid YAML: {where}{exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"{name}: not valid YAML: {exc}") from None
+
+
+def items(documents: Sequence[object]) -> Iterator[Item]:
+    """Objects in input order, with ``List`` documents (and bare JSON arrays) expanded."""
+    for number, document in enumerate(documents, start=1):
+        where = f"document {number}"
+        if isinstance(document, Mapping) and _is_list(document):
+            for index, obj in enumerate(document.get("items") or []):
+                yield Item(f"{where}, items[{index}]", obj)
+        elif isinstance(document, list):
+            for index, obj in enumerate(document):
+                yield Item(f"{where}, [{index}]", obj)
+        else:
+            yield Item(where, document)
+
+
+def translate_item(
+    item: Item,
+    *,
+    target: translate.Target,
+    patch_list: patches.PatchList,
+    default_namespace: str,
+) -> translate.NetworkPolicy:
+    """The host object for one input object; raises ValueError with a message naming it."""
+    obj = item.obj
+    if not isinstance(obj, Mapping):
+        raise ValueError(f"{item.where}: expected a Kubernetes object, got {_kind(obj)}; skipped")
+    kind = obj.get("kind")
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    namespace = meta.get("namespace") or default_namespace
+    label = f"{kind or 'object without kind'} {namespace}/{meta.get('name', '<no name>')}"
+    if kind != translate.types.KIND:
+        raise ValueError(f"{item.where}: {label} is not a NetworkPolicy; skipped")
+    api_version = obj.get("apiVersion", translate.types.API_VERSION)
+    if api_version != translate.types.API_VERSION:
+        raise ValueError(
+            f"{item.where}: {label} has apiVersion {api_version!r}; only"
+            f" {translate.types.API_VERSION} is supported; skipped"
+        )
+    if not isinstance(meta.get("name"), str) or not meta["name"]:
+        raise ValueError(f"{item.where}: {label} has no metadata.name; skipped")
+    if not isinstance(namespace, str):
+        raise ValueError(f"{item.where}: {label} has a non-string metadata.namespace; skipped")
+    virtual = cast(translate.NetworkPolicy, {**obj, "metadata": {**meta, "namespace": namespace}})
+    try:
+        host = translate.to_host(virtual, target)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(
+            f"{item.where}: {label} is malformed and cannot be translated"
+            f" ({type(exc).__name__}: {exc}); skipped"
+        ) from exc
+    try:
+        return patch_list.apply(host, vcluster=target.vcluster)
+    except patches.PatchRefused as exc:
+        raise ValueError(f"{item.where}: {exc}") from exc
+
+
+def translate_command(
+    *,
+    source: str,
+    target: translate.Target,
+    config_path: str | None,
+    default_namespace: str,
+    output: OutputFormat,
+    stdin: TextIO,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> int:
+    """``netpol-syncer translate``: print host objects for the input, in input order."""
+    patch_list = patches.PatchList()
+    if config_path is not None:
+        try:
+            sync = config.load(config_path)
+        except config.ConfigError as exc:
+            _print_config_error(exc, stderr)
+            return UNUSABLE
+        patch_list = sync.patches
+        for warning in sync.warnings:
+            print(f"warning: {config_path}: {warning}", file=stderr)
+        if not sync.enabled:
+            print(
+                f"note: {config_path}: {config.BLOCK_PATH}.enabled is false; the controller"
+                " would sync none of these objects",
+                file=stderr,
+            )
+    try:
+        documents = parse_documents(read_text(source, stdin), name=_input_name(source))
+    except InputError as exc:
+        print(f"error: {exc}", file=stderr)
+        return UNUSABLE
+
+    hosts: list[translate.NetworkPolicy] = []
+    failures = 0
+    for item in items(documents):
+        try:
+            hosts.append(
+                translate_item(
+                    item,
+                    target=target,
+                    patch_list=patch_list,
+                    default_namespace=default_namespace,
+                )
+            )
+        except ValueError as exc:
+            failures += 1
+            print(f"error: {exc}", file=stderr)
+    write_objects(hosts, output, stdout)
+    if failures:
+        print(f"error: {failures} object(s) not translated; {len(hosts)} printed", file=stderr)
+        return SOME_FAILED
+    return OK
+
+
+def write_objects(
+    objs: Sequence[translate.NetworkPolicy], output: OutputFormat, out: TextIO
+) -> None:
+    """YAML documents, or one JSON ``v1 List`` (what ``kubectl apply -f`` accepts)."""
+    if output == "json":
+        body = {"apiVersion": "v1", "kind": "List", "items": list(objs)}
+        out.write(json.dumps(body, indent=2) + "\n")
+    elif objs:
+        yaml.safe_dump_all(
+            list(objs),
+            out,
+            sort_keys=False,
+            explicit_start=True,
+            default_flow_style=False,
+            width=1_000_000,
+        )
+
+
+# --- check-config ---
+
+_SAMPLE_POLICY: Final[translate.NetworkPolicy] = {
+    "apiVersion": translate.types.API_VERSION,
+    "kind": translate.types.KIND,
+    "metadata": {
+        "name": "sample",
+        "namespace": "sample",
+        "uid": "00000000-0000-0000-0000-000000000000",
+        "labels": {"app": "sample"},
+        "annotations": {"owner": "sample"},
+    },
+    "spec": {
+        "podSelector": {"matchLabels": {"app": "sample"}},
+        "policyTypes": ["Ingress", "Egress"],
+        "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}]}],
+        "egress": [{"to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}],
+    },
+}
+"""A typical policy to try the patches on, so patches that can never pass are flagged early."""
+
+
+def check_config_command(*, path: str, explicit: bool, stdout: TextIO, stderr: TextIO) -> int:
+    """``netpol-syncer check-config``: 0 and a one-line summary, or 2 and every problem.
+
+    ``explicit`` is whether the path was given (flag or environment); like ``run``, a missing
+    file at the default path means the defaults and is not an error.
+    """
+    try:
+        sync = config.load(path, missing_ok=not explicit)
+    except config.ConfigError as exc:
+        _print_config_error(exc, stderr)
+        return UNUSABLE
+    for warning in sync.warnings:
+        print(f"warning: {path}: {warning}", file=stderr)
+    for warning in sample_warnings(sync.patches):
+        print(f"warning: {path}: {warning}", file=stderr)
+    if sync.source is None:
+        print(f"ok: no file at {path}, so the defaults apply: {sync.summary()}", file=stdout)
+    else:
+        print(f"ok: {sync.summary()}", file=stdout)
+    return OK
+
+
+def sample_warnings(patch_list: patches.PatchList) -> list[str]:
+    """Patches that break the scoping invariants of a typical policy (and so of most)."""
+    target = translate.Target(vcluster="sample", host_namespace="sample-host")
+    try:
+        patch_list.apply(translate.to_host(_SAMPLE_POLICY, target), vcluster=target.vcluster)
+    except patches.PatchRefused as exc:
+        if exc.reason == "patch_out_of_scope":
+            entry = "the patches" if exc.entry is None else f"patch entry {exc.entry}"
+            return [
+                f"on a sample policy, {entry} breaks the scoping invariants ({exc.detail}); the"
+                " syncer would refuse every object where it does the same"
+            ]
+    return []
+
+
+def _print_config_error(exc: config.ConfigError, stderr: TextIO) -> None:
+    for problem in exc.problems:
+        print(f"error: {problem.format(exc.source)}", file=stderr)
+    count = len(exc.problems)
+    print(f"{exc.source}: {count} problem{'s' if count != 1 else ''}", file=stderr)
+
+
+# --- version ---
+
+
+def version_text() -> str:
+    """``netpol-syncer 0.1.0 (Python 3.11.7)``; the version comes from the installed metadata."""
+    try:
+        version = metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed)"
+    return f"{DISTRIBUTION} {version} (Python {platform.python_version()})"
+
+
+# --- helpers ---
+
+
+def _is_list(document: Mapping[str, Any]) -> bool:
+    kind = document.get("kind")
+    return (
+        isinstance(kind, str)
+        and kind.endswith("List")
+        and isinstance(document.get("items", []), list | type(None))
+    )
+
+
+def _input_name(source: str) -> str:
+    return "standard input" if source == "-" else source
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the string {value[:40]!r}"
+    return type(value).__name__

@@ -1,0 +1,1 @@
+"""Tests of the configured RFC 6902 patches: validation, application, scope re-check (SPEC §4)."""
