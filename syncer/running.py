@@ -184,6 +184,9 @@ class Syncer:
         log.info("shutting down")
         await ctl.shutdown(grace=SHUTDOWN_GRACE)
         stopping.cancel()
+        if not running.done():
+            # Still waiting for an initial list (an unreachable API) or for leadership.
+            running.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await running
         if running.done() and not running.cancelled() and running.exception() is not None:
