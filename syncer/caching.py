@@ -61,8 +61,13 @@ class Store:
         *,
         strip: Callable[[Json], Json] = lambda obj: obj,
         indexers: Mapping[str, IndexFunc] | None = None,
+        written_through: bool = False,
     ) -> None:
+        """``written_through``: the reconciler also stores its own write results here, so a
+        list or a replayed watch event can be older than what is stored and must not win. Only
+        the host store is written through; the virtual store takes every list as the truth."""
         self._strip = strip
+        self._written_through = written_through
         self._objects: dict[ObjectKey, Json] = {}
         self._indexers = dict(indexers or {})
         # index name -> index value -> keys whose object yields that value
@@ -89,11 +94,15 @@ class Store:
 
     def upsert(self, obj: Json) -> Change:
         """Store ``obj`` (stripped); returns the change, or ``(old, old)`` when the stored
-        version is the same resourceVersion (a write-through echoed by the watch)."""
+        version is the same resourceVersion (a write-through echoed by the watch) or a newer
+        one (a watch replaying an event older than what the reconciler wrote through)."""
         new = self._strip(obj)
         key = key_of(new)
         old = self._objects.get(key)
-        if old is not None and _version(old) == _version(new):
+        if old is not None and (
+            _version(old) == _version(new)
+            or (self._written_through and _newer(_version(old), _version(new)))
+        ):
             return old, old
         self._objects[key] = new
         self._reindex(key, old, new)
@@ -105,10 +114,16 @@ class Store:
             self._reindex(key, old, None)
         return old
 
-    def replace(self, objects: Iterable[Json]) -> list[Change]:
+    def replace(
+        self, objects: Iterable[Json], *, resource_version: str | None = None
+    ) -> list[Change]:
         """Make the store equal a complete LIST; returns what changed (deletions included).
 
-        Only called with a whole, successful list, so a deletion here is real knowledge.
+        Only called with a whole, successful list, so a deletion here is real knowledge, except
+        for objects stored after the list's snapshot (``resource_version``): the reconciler
+        writes its own results through while a relist is under way, and such an object is
+        missing from (or older in) the list only because the list is older. Those are kept;
+        the watch resumes from the snapshot and reports what happened to them since.
         """
         changes: list[Change] = []
         seen: set[ObjectKey] = set()
@@ -117,8 +132,11 @@ class Store:
             seen.add(key_of(obj))
             if old is not new:
                 changes.append((old, new))
-        for key in [k for k in self._objects if k not in seen]:
-            changes.append((self.remove(key), None))
+        for key, obj in list(self._objects.items()):
+            if key not in seen and not (
+                self._written_through and _newer(_version(obj), resource_version)
+            ):
+                changes.append((self.remove(key), None))
         return changes
 
     def _reindex(self, key: ObjectKey, old: Json | None, new: Json | None) -> None:
@@ -137,3 +155,18 @@ class Store:
 def _version(obj: Mapping[str, Any]) -> str | None:
     version = (obj.get("metadata") or {}).get("resourceVersion")
     return str(version) if version is not None else None
+
+
+def _newer(first: str | None, second: str | None) -> bool:
+    """Whether version ``first`` is known to come after ``second``.
+
+    resourceVersions are opaque by contract but integers on every etcd-backed server (and
+    kubesim); with anything else, or a missing version, nothing is known and the answer is
+    False, which keeps plain replace-on-difference behaviour.
+    """
+    if first is None or second is None:
+        return False
+    try:
+        return int(first) > int(second)
+    except ValueError:
+        return False

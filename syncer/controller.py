@@ -105,7 +105,7 @@ class Controller:
             strip=caching.strip_virtual,
             indexers={HOST_NAME_INDEX: self._host_names},
         )
-        self.host = caching.Store(strip=caching.strip_host)
+        self.host = caching.Store(strip=caching.strip_host, written_through=True)
         self.queue: queueing.WorkQueue[ObjectKey] = queueing.WorkQueue(
             limiter=ratelimiting.controller_limiter(clock=self._clock),
             clock=self._clock,
@@ -203,6 +203,11 @@ class Controller:
         if lost.done() and not self.queue.shutting_down:
             log.warning("lost leadership, stopping workers")
         lost.cancel()
+        if self.queue.shutting_down:
+            # Idle workers return at once on shutdown, which ends the wait above; the busy ones
+            # return when their reconcile is done. Cancelling them here would abort writes in
+            # flight; shutdown() bounds the wait with its grace period instead.
+            await asyncio.gather(*self._workers, return_exceptions=True)
         await self._cancel(self._workers)
         self._workers = []
 
@@ -218,7 +223,7 @@ class Controller:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.queue.drain(), grace)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.recorder.flush(), 2.0)
+            await asyncio.wait_for(self.recorder.flush(), 1.0)
         await self._cancel(self._tasks + self._workers)
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
@@ -301,6 +306,12 @@ class Controller:
             if outcome.drift is not None:
                 self._metrics.drift_repaired(outcome.drift)
                 log.info("repaired out-of-band change", virtual=str(key), kind=outcome.drift)
+            if outcome.action == "deleted":
+                # The reconciler removed the copy from the host cache itself, so the watch's
+                # DELETED event changes nothing and enqueues nobody: hand the freed host name
+                # to the virtual objects waiting for it (collisions) here.
+                for waiting in self.virtual.by_index(HOST_NAME_INDEX, outcome.host.name):
+                    self.queue.add(waiting)
         finally:
             self._metrics.observe_reconcile(result, self._clock.now() - started)
 

@@ -176,7 +176,7 @@ class LeaderElector:
                 self._api.replace(
                     clients.LEASES, self.settings.namespace, self.settings.name, lease
                 ),
-                self.settings.retry_period,
+                min(self.settings.retry_period, 1.0),
             )
             log.info("released the lease", identity=self.settings.identity)
 

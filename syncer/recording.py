@@ -130,9 +130,16 @@ class EventRecorder:
             await self._write(series)
 
     async def flush(self) -> None:
-        """Write everything queued now, ignoring the per-series interval (shutdown, tests)."""
+        """Write everything queued now, ignoring the per-series interval (shutdown, tests).
+
+        That includes series :meth:`run` holds back for the interval (they are on a loop
+        timer, not in the queue), or their latest repeats would be lost at shutdown.
+        """
+        due = {id(s): s for s in self._series.values() if s.pending}
         while not self._queue.empty():
             series = self._queue.get_nowait()
+            due[id(series)] = series
+        for series in due.values():
             series.pending = False
             await self._write(series)
 

@@ -122,9 +122,9 @@ class Informer:
             if not continue_token:
                 break
         self.lists += 1
-        for old, new in self.store.replace(items):
-            self._on_change(old, new)
         self.resource_version = str(meta.get("resourceVersion", ""))
+        for old, new in self.store.replace(items, resource_version=self.resource_version):
+            self._on_change(old, new)
         self._backoff.reset()
         if not self.synced.is_set():
             self.synced.set()

@@ -25,8 +25,20 @@ from translate.naming import translated_reserved_keys
 from translate.types import NetworkPolicy
 
 _OMIT_WHEN_EMPTY = frozenset(
-    {"matchLabels", "matchExpressions", "ports", "from", "to", "ingress", "egress", "except"}
+    {
+        "matchLabels",
+        "matchExpressions",
+        "values",
+        "ports",
+        "from",
+        "to",
+        "ingress",
+        "egress",
+        "except",
+    }
 )
+"""Spec fields that are ``omitempty`` lists or maps upstream: the server drops them when empty.
+(``values`` is the only field of that name in a NetworkPolicy spec: a selector requirement's.)"""
 
 
 def merged(desired: NetworkPolicy, actual: Mapping[str, Any], vcluster: str) -> dict[str, Any]:

@@ -11,7 +11,12 @@ outside, as the project guide asks (outcomes, not call sequences):
 - the syncer's ``/metrics`` parsed with ``prometheus_client`` (:meth:`Run.metrics`) and its
   probes (:meth:`Run.probe`);
 - kubesim's request counters (:func:`writes`) and a timestamped request log
-  (:class:`RequestLog`).
+  (:class:`RequestLog`);
+- a :class:`DeleteWatchdog` that flags any host delete made while the copied virtual object
+  still exists, and :func:`translate_cli`, what ``netpol-syncer translate`` prints.
+
+Faults come from kubesim itself (``sim.faults``, ``sim.outage()``, ``sim.restart()``); an
+:class:`Outage` can end in the middle of a block.
 
 Comparisons of spec go through a scratch kubesim's defaulting (a dry-run create), never through
 ``translate.diff``: the code under test must not be the judge of its own output.
@@ -26,23 +31,24 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast, overload
 
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
 import patches
 import translate
-from kubesim import KubeSim
+from kubesim import KubeSim, testing
 from kubesim.server import DEFAULT_NAMESPACES
-from kubesim.testing import network_policy, wait_for
-from syncer import config, running, settings
+from kubesim.testing import network_policy
+from syncer import config, logs, running, settings
 from translate import markers
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = REPO / "examples" / "vcluster.yaml"
@@ -61,24 +67,77 @@ CONVERGE_TIMEOUT = 20.0
 __all__ = [
     "CONVERGE_TIMEOUT",
     "EXAMPLE_CONFIG",
+    "EXAMPLE_POLICIES",
     "HOST_NAMESPACE",
+    "NETPOLS",
+    "NETPOL_SYNCER",
     "TARGET",
     "VCLUSTER",
     "Clusters",
+    "DeleteWatchdog",
+    "Outage",
     "RequestLog",
     "Run",
     "Samples",
+    "as_stored",
     "clusters_fixture",
+    "create",
+    "differences",
+    "edit",
     "ensure_namespace",
     "events_for",
     "expected_copies",
     "host_copies",
     "network_policy",
     "owned_view",
+    "quiet_logs_fixture",
+    "translate_cli",
+    "virtual_policies",
     "wait_converged",
     "wait_for",
     "writes",
 ]
+
+
+# --- polling ----------------------------------------------------------------------------------
+
+
+@overload
+async def wait_for(
+    condition: Callable[[], Awaitable[T]],
+    *,
+    timeout: float = ...,  # noqa: ASYNC109
+    interval: float = ...,
+    message: str | Callable[[], str] | None = ...,
+) -> T: ...
+
+
+@overload
+async def wait_for(
+    condition: Callable[[], T],
+    *,
+    timeout: float = ...,  # noqa: ASYNC109
+    interval: float = ...,
+    message: str | Callable[[], str] | None = ...,
+) -> T: ...
+
+
+async def wait_for(
+    condition: Callable[[], Any],
+    *,
+    timeout: float = 5.0,  # noqa: ASYNC109 - a polling deadline, not a cancellation scope
+    interval: float = 0.01,
+    message: str | Callable[[], str] | None = None,
+) -> Any:
+    """Poll ``condition`` (sync or async) until it is truthy and return its value; fail with
+    ``message`` after ``timeout`` seconds (:func:`kubesim.testing.wait_for`, typed for both
+    kinds of condition)."""
+    return await testing.wait_for(
+        cast(Callable[[], object], condition),
+        timeout=timeout,
+        interval=interval,
+        message=message,
+    )
 
 
 # --- clusters and a running syncer -------------------------------------------------------------
@@ -145,6 +204,20 @@ def clusters_fixture(**host_options: Any) -> Any:
     return _clusters
 
 
+def quiet_logs_fixture() -> Any:
+    """An autouse fixture: the syncer logs warnings and errors as console lines (shown by
+    pytest for a failing test) and the logging configuration is undone afterwards."""
+    import pytest
+
+    @pytest.fixture(autouse=True, name="quiet_logs")
+    def _quiet_logs() -> Iterator[None]:
+        logs.configure(log_format="console", level="warning")
+        yield
+        logs.reset()
+
+    return _quiet_logs
+
+
 class Run:
     """One ``netpol-syncer run`` in this event loop; ``async with`` starts and stops it."""
 
@@ -203,18 +276,14 @@ class Run:
         await wait_for(ready, timeout=timeout, message="/readyz never became 200")
 
     async def metrics(self) -> Samples:
-        """Every sample ``/metrics`` exposes now."""
-        assert self._session is not None
+        """Every sample ``/metrics`` exposes now; after :meth:`stop`, the final values (the
+        same exposition, rendered in process because the server is gone)."""
+        if self._session is None:
+            body, _ = self.syncer.metrics.render()
+            return Samples.parse(body.decode())
         async with self._session.get(self.url + "/metrics") as response:
             assert response.status == 200
-            text = await response.text()
-        samples = Samples()
-        for family in text_string_to_metric_families(text):
-            samples.families.add(family.name)
-            for sample in family.samples:
-                key = (sample.name, frozenset(sample.labels.items()))
-                samples.values[key] = sample.value
-        return samples
+            return Samples.parse(await response.text())
 
 
 @dataclass
@@ -223,6 +292,16 @@ class Samples:
 
     values: dict[tuple[str, frozenset[tuple[str, str]]], float] = field(default_factory=dict)
     families: set[str] = field(default_factory=set)
+
+    @classmethod
+    def parse(cls, text: str) -> Samples:
+        """Samples of a Prometheus text exposition."""
+        samples = cls()
+        for family in text_string_to_metric_families(text):
+            samples.families.add(family.name)
+            for sample in family.samples:
+                samples.values[(sample.name, frozenset(sample.labels.items()))] = sample.value
+        return samples
 
     def value(self, name: str, **labels: str) -> float:
         """Sum of the samples called ``name`` whose labels include ``labels``."""
@@ -261,12 +340,13 @@ def virtual_policies(virtual: KubeSim) -> list[Json]:
 # --- host objects and the expected state -------------------------------------------------------
 
 
-def host_copies(host: KubeSim, vcluster: str = VCLUSTER) -> dict[str, Json]:
-    """Host policies carrying ``vcluster``'s marker in the host namespace, by name."""
+def host_copies(host: KubeSim) -> dict[str, Json]:
+    """This syncer's copies in the host namespace, by name: our marker, and ownership
+    annotations that map back to the object's own name (foreign look-alikes are left out)."""
     found = host.store.list(
-        NETPOLS, HOST_NAMESPACE, label_selector=f"{markers.MANAGED_BY}={vcluster}"
+        NETPOLS, HOST_NAMESPACE, label_selector=f"{markers.MANAGED_BY}={VCLUSTER}"
     )
-    return {obj["metadata"]["name"]: obj for obj in found}
+    return {obj["metadata"]["name"]: obj for obj in found if translate.is_owned(obj, TARGET)}
 
 
 _scratch = KubeSim(namespaces=[HOST_NAMESPACE])
@@ -305,18 +385,21 @@ def expected_copies(
 
 
 def differences(
-    expected: Mapping[str, Json], host: KubeSim, *, ignore_keys: Collection[str] = ()
+    expected: Mapping[str, Json], host: KubeSim, *, tolerated: Collection[str] = ()
 ) -> list[str]:
     """Human-readable differences between expected owned views and the host copies.
 
-    Labels and annotations named in ``ignore_keys`` (what other tools added on purpose) are
-    left out of the comparison.
+    A host label or annotation whose key is in ``tolerated`` may be present where the expected
+    copy lacks it: one another tool added, or a label the tenant removed (the syncer cannot
+    tell those apart, so it keeps both; see ``translate.diff``). Where the expected copy has
+    the key, the values must match.
     """
     actual = {}
     for name, obj in host_copies(host).items():
         view = owned_view(obj)
         for part in ("labels", "annotations"):
-            view[part] = {k: v for k, v in view[part].items() if k not in ignore_keys}
+            wanted = expected.get(name, {}).get(part, {})
+            view[part] = {k: v for k, v in view[part].items() if k in wanted or k not in tolerated}
         actual[name] = view
     problems = [f"missing on host: {name}" for name in sorted(expected.keys() - actual.keys())]
     problems += [f"unexpected on host: {name}" for name in sorted(actual.keys() - expected.keys())]
@@ -334,15 +417,16 @@ async def wait_converged(
     clusters: Clusters,
     patch_list: patches.PatchList | None = None,
     *,
-    ignore_keys: Collection[str] = (),
+    tolerated: Collection[str] = (),
     timeout: float = CONVERGE_TIMEOUT,  # noqa: ASYNC109
 ) -> None:
-    """Until the host copies equal the translation of every current virtual object."""
+    """Until the host copies equal the translation of every current virtual object
+    (``tolerated`` as in :func:`differences`)."""
     last: list[str] = []
 
     def converged() -> bool:
         expected = expected_copies(clusters.virtual, patch_list)
-        last[:] = differences(expected, clusters.host, ignore_keys=ignore_keys)
+        last[:] = differences(expected, clusters.host, tolerated=tolerated)
         return not last
 
     await wait_for(
@@ -429,10 +513,59 @@ class RequestLog:
         return [r.at for r in self.requests if r.verb == verb and r.resource == resource]
 
 
-@contextlib.contextmanager
-def no_writes(sim: KubeSim) -> Iterator[None]:
-    """Assert that ``sim`` received no NetworkPolicy write inside the block."""
-    before = {v: sim.counters[v, NETPOLS] for v in WRITE_VERBS}
-    yield
-    after = {v: sim.counters[v, NETPOLS] for v in WRITE_VERBS}
-    assert after == before, f"unexpected writes: before {before}, after {after}"
+class DeleteWatchdog:
+    """Records every host delete the syncer makes while the virtual object it copies (same
+    uid) still exists: the one thing that must never happen (SPEC §1, "never deletes on
+    partial knowledge").
+
+    It wraps ``delete`` of the host's storage instance and looks only at deletes with a uid
+    precondition, which the syncer always sends and a test's own direct deletes do not.
+    """
+
+    def __init__(self, clusters: Clusters) -> None:
+        self.violations: list[str] = []
+        self.checked = 0
+        storage = clusters.host.storage
+        delete = storage.delete
+        virtual = clusters.virtual
+
+        def watched(rtype: Any, namespace: str | None, name: str, **options: Any) -> Any:
+            entry = storage.find(rtype, namespace, name)
+            if options.get("uid") is not None and entry is not None and rtype.plural == NETPOLS:
+                self.checked += 1
+                annotations = entry.copy()["metadata"].get("annotations") or {}
+                source = virtual.store.find(
+                    NETPOLS,
+                    annotations.get(markers.OBJECT_NAMESPACE, ""),
+                    annotations.get(markers.OBJECT_NAME, ""),
+                )
+                if source is not None and source["metadata"]["uid"] == annotations.get(
+                    markers.OBJECT_UID
+                ):
+                    self.violations.append(f"{namespace}/{name} deleted while its source exists")
+            return delete(rtype, namespace, name, **options)
+
+        storage.delete = watched  # type: ignore[method-assign]
+
+    def assert_clean(self) -> None:
+        assert not self.violations, self.violations
+
+
+class Outage:
+    """``sim.outage()`` that can end in the middle of a block: ``await outage.end()``."""
+
+    def __init__(self, sim: KubeSim) -> None:
+        self._manager: contextlib.AbstractAsyncContextManager[None] | None = sim.outage()
+
+    async def __aenter__(self) -> Outage:
+        assert self._manager is not None
+        await self._manager.__aenter__()
+        return self
+
+    async def end(self) -> None:
+        manager, self._manager = self._manager, None
+        if manager is not None:
+            await manager.__aexit__(None, None, None)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.end()

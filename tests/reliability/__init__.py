@@ -1,0 +1,1 @@
+"""Reliability tests: the real syncer converges through injected faults."""
