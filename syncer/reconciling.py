@@ -61,6 +61,9 @@ class Reconciler:
         self._may_write = may_write
         self.in_sync: dict[ObjectKey, str] = {}
         """Virtual key -> virtual resourceVersion whose host copy was last seen matching."""
+        self._labels: dict[ObjectKey, frozenset[str]] = {}
+        """Virtual key -> label keys this process last wrote (or found) on its host copy, so a
+        label the tenant removes is removed on the host too (SPEC §3 has no label bookkeeping)."""
 
     def host_key(self, key: ObjectKey) -> ObjectKey:
         return ObjectKey(
@@ -75,6 +78,7 @@ class Reconciler:
 
         if virtual is None:
             self.in_sync.pop(key, None)
+            self._labels.pop(key, None)
             if host is not None and owner == key:
                 await self._delete(key, host_key, host)
                 return Outcome("deleted", host_key)
@@ -90,16 +94,21 @@ class Reconciler:
         desired = self._desire(cast(NetworkPolicy, virtual))
         version = str((virtual.get("metadata") or {}).get("resourceVersion", ""))
         was_in_sync = self.in_sync.get(key) == version
+        labels = frozenset(desired["metadata"].get("labels", {}))
         if host is None:
             await self._create(key, host_key, desired)
-            self.in_sync[key] = version
-            return Outcome("created", host_key, "recreated" if was_in_sync else None)
-        if diff.owned_equal(desired, host, self._target.vcluster):
-            self.in_sync[key] = version
-            return Outcome("unchanged", host_key)
-        await self._update(key, host_key, diff.merged(desired, host, self._target.vcluster))
+            outcome = Outcome("created", host_key, "recreated" if was_in_sync else None)
+        else:
+            owned = self._labels.get(key, frozenset())
+            vc = self._target.vcluster
+            if diff.owned_equal(desired, host, vc, owned):
+                outcome = Outcome("unchanged", host_key)
+            else:
+                await self._update(key, host_key, diff.merged(desired, host, vc, owned))
+                outcome = Outcome("updated", host_key, "reverted" if was_in_sync else None)
         self.in_sync[key] = version
-        return Outcome("updated", host_key, "reverted" if was_in_sync else None)
+        self._labels[key] = labels
+        return outcome
 
     async def _create(self, key: ObjectKey, host_key: ObjectKey, desired: NetworkPolicy) -> None:
         self._check_leader()

@@ -6,9 +6,11 @@ annotations; labels whose keys are hashed reserved keys of this virtual cluster.
 else on the host object (labels and annotations other tools added, finalizers,
 ownerReferences, server-set metadata) is kept as it is.
 
-A label the tenant removes stays on the host copy: without a bookkeeping annotation for labels
-(SPEC §3 defines none) it cannot be told from a label another tool added. Labels on a
-NetworkPolicy do not change what it enforces.
+Labels have no bookkeeping annotation (SPEC §3 defines none), so the caller passes the label
+keys it wrote last time (``owned_labels``): those missing from the desired object are removed.
+Without that memory (the first reconcile after a start) a label the tenant removed stays on the
+host copy, because it cannot be told from a label another tool added. Labels on a NetworkPolicy
+do not change what it enforces.
 
 Specs are compared after the API server's defaulting (port protocol, policyTypes, omitted empty
 lists) so that a host copy the server normalised is not rewritten forever.
@@ -17,7 +19,7 @@ lists) so that a host copy the server normalised is not rewritten forever.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from translate import markers
@@ -41,10 +43,16 @@ _OMIT_WHEN_EMPTY = frozenset(
 (``values`` is the only field of that name in a NetworkPolicy spec: a selector requirement's.)"""
 
 
-def merged(desired: NetworkPolicy, actual: Mapping[str, Any], vcluster: str) -> dict[str, Any]:
+def merged(
+    desired: NetworkPolicy,
+    actual: Mapping[str, Any],
+    vcluster: str,
+    owned_labels: Collection[str] = (),
+) -> dict[str, Any]:
     """``actual`` with the owned fields taken from ``desired``; ready for a conditional PUT.
 
-    ``actual`` is not modified; the result keeps its ``resourceVersion``.
+    ``owned_labels``: label keys this syncer wrote to ``actual`` before. ``actual`` is not
+    modified; the result keeps its ``resourceVersion``.
     """
     actual_meta = actual.get("metadata") or {}
     desired_meta = desired["metadata"]
@@ -53,7 +61,7 @@ def merged(desired: NetworkPolicy, actual: Mapping[str, Any], vcluster: str) -> 
     labels = {
         k: v
         for k, v in (actual_meta.get("labels") or {}).items()
-        if k not in desired_labels and k not in ours
+        if k not in desired_labels and k not in ours and k not in owned_labels
     }
     labels.update(desired_labels)
 
@@ -75,10 +83,15 @@ def merged(desired: NetworkPolicy, actual: Mapping[str, Any], vcluster: str) -> 
     return out
 
 
-def owned_equal(desired: NetworkPolicy, actual: Mapping[str, Any], vcluster: str) -> bool:
+def owned_equal(
+    desired: NetworkPolicy,
+    actual: Mapping[str, Any],
+    vcluster: str,
+    owned_labels: Collection[str] = (),
+) -> bool:
     """True when writing ``desired`` would change nothing this syncer owns."""
     actual_meta = actual.get("metadata") or {}
-    want = merged(desired, actual, vcluster)
+    want = merged(desired, actual, vcluster, owned_labels)
     return (
         want["metadata"]["labels"] == (actual_meta.get("labels") or {})
         and want["metadata"]["annotations"] == (actual_meta.get("annotations") or {})

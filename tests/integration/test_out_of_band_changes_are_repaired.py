@@ -101,3 +101,25 @@ async def test_a_foreign_addition_alone_causes_no_write(clusters: Clusters) -> N
         current = host_copies(clusters.host)[HOST]
         assert current["metadata"]["resourceVersion"] == updated["metadata"]["resourceVersion"]
         assert await _drift(run, "reverted") == 0
+
+
+async def test_a_label_the_tenant_removes_leaves_the_copy_and_foreign_labels_stay(
+    clusters: Clusters,
+) -> None:
+    """A label removed from the virtual policy while the syncer runs is removed from the host
+    copy (the copy equals the translation again); a label another tool added stays."""
+    async with clusters.run():
+        synced = await _synced_policy(clusters)
+        synced["metadata"]["labels"][FOREIGN_LABEL] = "true"
+        clusters.host.store.update(synced)
+        virtual = clusters.virtual.store.get("networkpolicies", "default", "web")
+        virtual["metadata"]["labels"] = {"team": "shop"}
+        clusters.virtual.store.update(virtual)
+
+        def relabelled() -> bool:
+            labels = host_copies(clusters.host)[HOST]["metadata"]["labels"]
+            return labels.get("team") == "shop" and "app" not in labels
+
+        await wait_for(relabelled, timeout=10)
+        await wait_converged(clusters, tolerated=[FOREIGN_LABEL])
+        assert host_copies(clusters.host)[HOST]["metadata"]["labels"][FOREIGN_LABEL] == "true"

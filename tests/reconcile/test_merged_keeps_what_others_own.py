@@ -132,10 +132,23 @@ def test_changes_to_owned_fields_are_differences(tamper: Any) -> None:
     assert diff.owned_equal(desired, as_stored(diff.merged(desired, stored, VCLUSTER)), VCLUSTER)
 
 
+def test_a_label_the_syncer_wrote_and_the_tenant_removed_is_removed() -> None:
+    """With the label keys written last time, a label the tenant dropped leaves the copy."""
+    previous = _desired({"app": "web", "tier": "1"})
+    stored = _stored(previous)
+    stored["metadata"]["labels"]["audit"] = "yes"
+    owned = previous["metadata"]["labels"]
+    out = diff.merged(_desired({"app": "web"}), stored, VCLUSTER, owned)
+    assert "tier" not in out["metadata"]["labels"]
+    assert out["metadata"]["labels"]["audit"] == "yes"
+    assert not diff.owned_equal(_desired({"app": "web"}), stored, VCLUSTER, owned)
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap: SPEC §3 defines no bookkeeping for labels, so a label the tenant removes "
-    "cannot be told from one another tool added and stays on the host copy (translate/diff.py)",
+    reason="known gap: SPEC §3 defines no bookkeeping for labels, so without the keys written "
+    "before (the first reconcile after a start) a label the tenant removed cannot be told from "
+    "one another tool added and stays on the host copy (translate/diff.py)",
 )
 def test_a_label_the_tenant_removed_is_removed_from_the_copy() -> None:
     """SPEC §3 says the copy's labels are the virtual labels plus the markers."""
