@@ -9,6 +9,7 @@ it would match real host namespaces.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
 from translate import markers
@@ -55,23 +56,17 @@ def host_peer(peer: NetworkPolicyPeer, virtual_namespace: str, vcluster: str) ->
     return {"podSelector": selector}
 
 
-def _host_ingress_rule(rule: IngressRule, virtual_namespace: str, vcluster: str) -> IngressRule:
-    out: IngressRule = {}
+def _host_rule(
+    rule: Mapping[str, Any], peers_field: str, virtual_namespace: str, vcluster: str
+) -> dict[str, Any]:
+    """An ingress (``peers_field="from"``) or egress (``"to"``) rule: ports verbatim, peers
+    translated; a rule without peers stays without (it means any source or destination)."""
+    out: dict[str, Any] = {}
     if rule.get("ports") is not None:
         out["ports"] = _copy(rule["ports"])
-    peers = rule.get("from")
+    peers = rule.get(peers_field)
     if peers:
-        out["from"] = [host_peer(p, virtual_namespace, vcluster) for p in peers]
-    return out
-
-
-def _host_egress_rule(rule: EgressRule, virtual_namespace: str, vcluster: str) -> EgressRule:
-    out: EgressRule = {}
-    if rule.get("ports") is not None:
-        out["ports"] = _copy(rule["ports"])
-    peers = rule.get("to")
-    if peers:
-        out["to"] = [host_peer(p, virtual_namespace, vcluster) for p in peers]
+        out[peers_field] = [host_peer(p, virtual_namespace, vcluster) for p in peers]
     return out
 
 
@@ -82,10 +77,14 @@ def host_spec(spec: NetworkPolicySpec, virtual_namespace: str, vcluster: str) ->
     }
     ingress = spec.get("ingress")
     if ingress:
-        out["ingress"] = [_host_ingress_rule(r, virtual_namespace, vcluster) for r in ingress]
+        out["ingress"] = [
+            cast(IngressRule, _host_rule(r, "from", virtual_namespace, vcluster)) for r in ingress
+        ]
     egress = spec.get("egress")
     if egress:
-        out["egress"] = [_host_egress_rule(r, virtual_namespace, vcluster) for r in egress]
+        out["egress"] = [
+            cast(EgressRule, _host_rule(r, "to", virtual_namespace, vcluster)) for r in egress
+        ]
     if spec.get("policyTypes") is not None:
         out["policyTypes"] = list(spec["policyTypes"])
     return out
