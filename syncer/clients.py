@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -105,8 +107,10 @@ class KubeApi:
             await k8s_config.load_kube_config_from_dict(
                 dict(kubeconfig), context=context, client_configuration=configuration
             )
+        api_client = k8s.ApiClient(configuration)
+        await _without_per_request_environment(api_client, configuration)
         return cls(
-            k8s.ApiClient(configuration),
+            api_client,
             cluster=cluster,
             timeout=request_timeout,
             throttle=throttle,
@@ -310,3 +314,31 @@ class KubeApi:
                 yield event
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise errors.Unreachable(f"{self.cluster}: watch stream broke: {exc!r}") from exc
+
+
+async def _without_per_request_environment(
+    api_client: k8s.ApiClient, configuration: k8s.Configuration
+) -> None:
+    """Read proxy settings once instead of on every request.
+
+    kubernetes-asyncio opens its aiohttp session with ``trust_env=True``, so aiohttp consults
+    ``.netrc`` and the proxy variables in worker threads for *every* request: two thread-pool
+    round trips that cost about as much CPU as the rest of a write. The proxy that applies to
+    this API server is resolved here, once, and the session replaced by one that does not look.
+    """
+    proxy: str | None = configuration.proxy
+    if not proxy:
+        url = urllib.parse.urlsplit(str(configuration.host))
+        if url.hostname and not urllib.request.proxy_bypass(url.hostname):
+            proxy = urllib.request.getproxies().get(url.scheme)
+    rest = api_client.rest_client
+    if proxy:
+        rest.proxy = proxy
+    old: aiohttp.ClientSession = rest.pool_manager
+    rest.pool_manager = aiohttp.ClientSession(
+        connector=old.connector,
+        connector_owner=True,
+        trust_env=False,
+        read_bufsize=2**21,  # as kubernetes-asyncio: large watch events
+    )
+    old.detach()

@@ -41,6 +41,9 @@ from translate import ObjectKey, Target, host_name, markers, virtual_key_of
 log = structlog.get_logger("syncer.controller")
 
 HOST_NAME_INDEX = "host-name"
+"""Virtual store: host name -> virtual keys translating to it (collisions)."""
+OWNER_INDEX = "owner"
+"""Host store: ``namespace/name`` of the virtual object a host copy belongs to."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,7 +108,11 @@ class Controller:
             strip=caching.strip_virtual,
             indexers={HOST_NAME_INDEX: self._host_names},
         )
-        self.host = caching.Store(strip=caching.strip_host, written_through=True)
+        self.host = caching.Store(
+            strip=caching.strip_host,
+            indexers={OWNER_INDEX: self._owners},
+            written_through=True,
+        )
         self.queue: queueing.WorkQueue[ObjectKey] = queueing.WorkQueue(
             limiter=ratelimiting.controller_limiter(clock=self._clock),
             clock=self._clock,
@@ -252,6 +259,10 @@ class Controller:
         meta = obj.get("metadata") or {}
         return [host_name(meta.get("name", ""), meta.get("namespace", ""), self.target.vcluster)]
 
+    def _owners(self, obj: caching.Json) -> list[str]:
+        owner = virtual_key_of(obj, self.target)
+        return [] if owner is None else [f"{owner.namespace}/{owner.name}"]
+
     def _on_virtual(self, old: caching.Json | None, new: caching.Json | None) -> None:
         key = caching.key_of(new if new is not None else old or {})
         self._changed_at.setdefault(key, self._clock.now())
@@ -275,6 +286,9 @@ class Controller:
                     await self._process(key)
             except queueing.QueueShutDown:
                 return
+            # A reconcile that needs no API call never suspends: without this a resync of
+            # 10,000 keys would hold the loop (probes, watches) for seconds.
+            await asyncio.sleep(0)
 
     async def _process(self, key: ObjectKey) -> None:
         started = self._clock.now()
@@ -344,10 +358,9 @@ class Controller:
         """Every virtual key and every owner of a host copy (orphans): no API call."""
         for key in self.virtual:
             self.queue.add(key)
-        for obj in self.host.values():
-            owner = virtual_key_of(obj, self.target)
-            if owner is not None:
-                self.queue.add(owner)
+        for owner in self.host.index_values(OWNER_INDEX):
+            namespace, _, name = owner.partition("/")
+            self.queue.add(ObjectKey(namespace, name))
 
     @staticmethod
     async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -219,6 +220,9 @@ async def run(config: settings.Settings, *, stop: asyncio.Event | None = None) -
     logs.configure(log_format=config.log_format, level=config.log_level)
     # One process, one syncer: the per-series creation timestamps only double the scrape size.
     prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+    # Everything imported so far lives as long as the process; keep full garbage collections
+    # from scanning it again and again.
+    gc.freeze()
     return await Syncer(config).run(stop or _stop_on_signals())
 
 

@@ -54,6 +54,40 @@ def merged(
     ``owned_labels``: label keys this syncer wrote to ``actual`` before. ``actual`` is not
     modified; the result keeps its ``resourceVersion``.
     """
+    labels, annotations = _owned_metadata(desired, actual, vcluster, owned_labels)
+    out = dict(actual)
+    out["metadata"] = {
+        **(actual.get("metadata") or {}),
+        "labels": labels,
+        "annotations": annotations,
+    }
+    out["spec"] = copy.deepcopy(desired["spec"])
+    return out
+
+
+def owned_equal(
+    desired: NetworkPolicy,
+    actual: Mapping[str, Any],
+    vcluster: str,
+    owned_labels: Collection[str] = (),
+) -> bool:
+    """True when writing ``desired`` would change nothing this syncer owns."""
+    actual_meta = actual.get("metadata") or {}
+    labels, annotations = _owned_metadata(desired, actual, vcluster, owned_labels)
+    return (
+        labels == (actual_meta.get("labels") or {})
+        and annotations == (actual_meta.get("annotations") or {})
+        and normalized_spec(desired["spec"]) == normalized_spec(actual.get("spec") or {})
+    )
+
+
+def _owned_metadata(
+    desired: NetworkPolicy,
+    actual: Mapping[str, Any],
+    vcluster: str,
+    owned_labels: Collection[str],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The labels and annotations ``actual`` should have: others' kept, ours from ``desired``."""
     actual_meta = actual.get("metadata") or {}
     desired_meta = desired["metadata"]
     desired_labels = desired_meta.get("labels", {})
@@ -76,27 +110,7 @@ def merged(
         and k not in markers.BOOKKEEPING_ANNOTATIONS
     }
     annotations.update(desired_annotations)
-
-    out = dict(actual)
-    out["metadata"] = {**actual_meta, "labels": labels, "annotations": annotations}
-    out["spec"] = copy.deepcopy(desired["spec"])
-    return out
-
-
-def owned_equal(
-    desired: NetworkPolicy,
-    actual: Mapping[str, Any],
-    vcluster: str,
-    owned_labels: Collection[str] = (),
-) -> bool:
-    """True when writing ``desired`` would change nothing this syncer owns."""
-    actual_meta = actual.get("metadata") or {}
-    want = merged(desired, actual, vcluster, owned_labels)
-    return (
-        want["metadata"]["labels"] == (actual_meta.get("labels") or {})
-        and want["metadata"]["annotations"] == (actual_meta.get("annotations") or {})
-        and normalized_spec(want["spec"]) == normalized_spec(actual.get("spec") or {})
-    )
+    return labels, annotations
 
 
 def normalized_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -117,12 +131,12 @@ def normalized_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _drop_empty(value: Any) -> Any:
-    if isinstance(value, Mapping):
+    if type(value) is dict:
         return {
             k: _drop_empty(v)
             for k, v in value.items()
             if not (k in _OMIT_WHEN_EMPTY and not v) and v is not None
         }
-    if isinstance(value, list):
+    if type(value) is list:
         return [_drop_empty(v) for v in value]
     return value

@@ -28,46 +28,44 @@ class TestUpsert:
     def test_an_addition_is_reported_with_no_old_object(self) -> None:
         """A new key comes back as ``(None, new)``."""
         store = _store()
-        old, new = store.upsert(_obj("a", 1))
+        change = store.upsert(_obj("a", 1))
+        assert change is not None
+        old, new = change
         assert old is None
-        assert new is not None
-        assert store.get(ObjectKey("default", "a")) is new
+        assert store.get(ObjectKey("default", "a")) == new
 
     def test_a_new_version_is_reported_with_the_old_one(self) -> None:
         """A different resourceVersion replaces the stored object and reports both."""
         store = _store()
-        _, first = store.upsert(_obj("a", 1))
-        old, new = store.upsert(_obj("a", 2))
-        assert old is first
-        assert new is not first
-        assert new is not None
-        assert new["metadata"]["resourceVersion"] == "2"
+        store.upsert(_obj("a", 1))
+        change = store.upsert(_obj("a", 2))
+        assert change is not None
+        old, new = change
+        assert old == _obj("a", 1)
+        assert new == _obj("a", 2)
+        assert store.version(ObjectKey("default", "a")) == "2"
 
     def test_the_same_version_again_is_no_change(self) -> None:
         """An echo of a write the reconciler already stored (the watch event) reports
-        ``(old, old)``, so it enqueues nothing."""
+        ``None``, so it enqueues nothing."""
         store = _store()
-        _, first = store.upsert(_obj("a", 1))
-        old, new = store.upsert(_obj("a", 1))
-        assert old is first
-        assert new is first
+        store.upsert(_obj("a", 1))
+        assert store.upsert(_obj("a", 1)) is None
 
     def test_an_older_version_never_replaces_a_newer_one(self) -> None:
         """A watch replaying an event older than what the reconciler wrote through is no
         change: the cache never goes back in time."""
         store = _store()
-        _, written = store.upsert(_obj("a", 12))
-        old, new = store.upsert(_obj("a", 10))
-        assert old is written
-        assert new is written
+        store.upsert(_obj("a", 12))
+        assert store.upsert(_obj("a", 10)) is None
+        assert store.version(ObjectKey("default", "a")) == "12"
 
     def test_a_store_nobody_writes_through_takes_every_version(self) -> None:
         """The virtual store follows the API even backwards (e.g. after an etcd restore)."""
         store = _store(written_through=False)
         store.upsert(_obj("a", 12))
-        _, new = store.upsert(_obj("a", 10))
-        assert new is not None
-        assert new["metadata"]["resourceVersion"] == "10"
+        assert store.upsert(_obj("a", 10)) is not None
+        assert store.version(ObjectKey("default", "a")) == "10"
 
     def test_the_index_follows_a_label_change(self) -> None:
         """Changing the indexed value moves the key from the old value to the new one."""
@@ -82,8 +80,8 @@ class TestRemove:
     def test_removal_returns_the_object_once(self) -> None:
         """Removing returns the stored object; removing again returns None (nothing to report)."""
         store = _store()
-        _, stored = store.upsert(_obj("a", 1, labels={"app": "x"}))
-        assert store.remove(ObjectKey("default", "a")) is stored
+        store.upsert(_obj("a", 1, labels={"app": "x"}))
+        assert store.remove(ObjectKey("default", "a")) == _obj("a", 1, labels={"app": "x"})
         assert store.remove(ObjectKey("default", "a")) is None
         assert store.by_index("app", "x") == set()
         assert len(store) == 0
@@ -160,6 +158,15 @@ class TestReads:
         store.by_index("app", "x").clear()
         assert store.by_index("app", "x") == {ObjectKey("default", "a")}
 
+    def test_reads_are_private_copies(self) -> None:
+        """A reader may change what it got without changing the store."""
+        store = _store()
+        store.upsert(_obj("a", 1))
+        got = store.get(ObjectKey("default", "a"))
+        assert got is not None
+        got["spec"]["podSelector"]["matchLabels"] = {"x": "y"}
+        assert store.get(ObjectKey("default", "a")) == _obj("a", 1)
+
 
 class TestStripping:
     def test_host_objects_lose_managed_fields_and_last_applied(self) -> None:
@@ -172,7 +179,8 @@ class TestStripping:
             annotations={markers.LAST_APPLIED: "{}", "keep": "me"},
             uid="u",
         )
-        _, stored = store.upsert(obj)
+        store.upsert(obj)
+        stored = store.get(ObjectKey("default", "a"))
         assert stored is not None
         assert "managedFields" not in stored["metadata"]
         assert stored["metadata"]["annotations"] == {"keep": "me"}
@@ -193,8 +201,8 @@ class TestStripping:
             creationTimestamp="2020-01-01T00:00:00Z",
         )
         obj["status"] = {}
-        _, stored = store.upsert(obj)
-        assert stored == {
+        store.upsert(obj)
+        assert store.get(ObjectKey("default", "a")) == {
             "metadata": {
                 "name": "a",
                 "namespace": "default",
