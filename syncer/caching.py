@@ -155,8 +155,16 @@ class Store:
             change = self.upsert(obj)
             if change is not None:
                 changes.append(change)
+        return changes + self.remove_unlisted(seen, resource_version=resource_version)
+
+    def remove_unlisted(
+        self, listed: set[ObjectKey], *, resource_version: str | None = None
+    ) -> list[Change]:
+        """The deletion half of :meth:`replace`, for a list fed page by page through
+        :meth:`upsert`: forget every key not in ``listed`` (unless written after the list)."""
+        changes: list[Change] = []
         for key, (version, _) in list(self._objects.items()):
-            if key not in seen and not (
+            if key not in listed and not (
                 self._written_through and _newer(version, resource_version)
             ):
                 changes.append((self.remove(key), None))

@@ -25,6 +25,7 @@ import structlog
 from syncer import caching, clients, errors
 from syncer.clock import Clock, LoopClock
 from syncer.ratelimiting import ReconnectBackoff
+from translate import ObjectKey
 
 log = structlog.get_logger("syncer.watching")
 
@@ -107,7 +108,9 @@ class Informer:
                 await self._clock.sleep(delay)
 
     async def _list(self) -> None:
-        items: list[caching.Json] = []
+        """One complete LIST into the store, object by object as it is parsed (memory peaks at
+        one response body, not at its parsed form); deletions only once the list is complete."""
+        listed: set[ObjectKey] = set()
         continue_token: str | None = None
         while True:
             page = await self._api.list_page(
@@ -117,15 +120,19 @@ class Informer:
                 limit=self._page_size,
                 continue_token=continue_token,
             )
-            items.extend(page.get("items") or [])
-            meta = page.get("metadata") or {}
+            meta = page.metadata
+            for obj in page.items():
+                listed.add(caching.key_of(obj))
+                change = self.store.upsert(obj)
+                if change is not None:
+                    self._on_change(*change)
             continue_token = meta.get("continue") or None
             self.last_activity = self._clock.now()
             if not continue_token:
                 break
         self.lists += 1
         self.resource_version = str(meta.get("resourceVersion", ""))
-        for old, new in self.store.replace(items, resource_version=self.resource_version):
+        for old, new in self.store.remove_unlisted(listed, resource_version=self.resource_version):
             self._on_change(old, new)
         self._backoff.reset()
         if not self.synced.is_set():

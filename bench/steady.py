@@ -1,0 +1,157 @@
+"""Steady state: N synced policies, a window without changes: zero writes to either server.
+
+``python -m bench steady [--policies N] [--duration S] [--resync-period S] [--repeat R] [--json]``
+
+The syncer runs as its own ``netpol-syncer run`` process against two kubesim processes. Once it
+has converged and settled (every key in sync, queue empty, reconcile count stable), the servers'
+request counters and the syncer's metrics are read, nothing happens for ``--duration`` seconds
+(60 at 10,000 policies; scaled down with N so CI smoke runs take seconds), and they are read
+again. Writes are counted by the servers on every resource (events and leases included).
+
+The resync period defaults to a third of the window, so the window contains full resyncs
+(N no-op reconciles each) and proves they cost no API call; the production default is 300 s.
+Meanwhile ``/readyz`` is requested every 100 ms: its response time shows whether the event loop
+stays responsive through a resync (``healthz_*`` figures, in ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import _harness as h
+
+
+async def _run(args: argparse.Namespace) -> dict[str, Any]:
+    runs: list[dict[str, Any]] = []
+    with h.workdir() as tmp:
+        work = Path(tmp)
+        async with h.clusters(work, args.policies) as c:
+            for index in range(args.repeat):
+                async with h.syncer_process(
+                    c.virtual,
+                    c.host,
+                    work,
+                    workers=args.workers,
+                    resync_period=args.resync_period,
+                    tag=f"syncer-{index}",
+                ) as syncer:
+                    await syncer.wait_ready()
+                    await syncer.wait_settled(args.policies)
+                    await asyncio.sleep(1.0)  # let the event recorder and watches go quiet
+                    before = await syncer.metrics()
+                    before_v = await c.virtual.counters(c.session)
+                    before_h = await c.host.counters(c.session)
+                    cpu_before = syncer.cpu_seconds()
+                    probes: list[float] = []
+                    prober = asyncio.create_task(_probe(syncer, probes))
+                    await asyncio.sleep(args.duration)
+                    prober.cancel()
+                    await asyncio.gather(prober, return_exceptions=True)
+                    cpu = syncer.cpu_seconds() - cpu_before
+                    after_v = await c.virtual.counters(c.session)
+                    after_h = await c.host.counters(c.session)
+                    after = await syncer.metrics()
+                    reconciles = h.metric(after, "netpol_syncer_reconcile_total") - h.metric(
+                        before, "netpol_syncer_reconcile_total"
+                    )
+                    unchanged = h.metric(
+                        after, "netpol_syncer_reconcile_total", result="unchanged"
+                    ) - h.metric(before, "netpol_syncer_reconcile_total", result="unchanged")
+                    virtual_writes = h.writes(before_v, after_v)
+                    host_writes = h.writes(before_h, after_h)
+                    runs.append(
+                        {
+                            "writes_total": sum(virtual_writes.values())
+                            + sum(host_writes.values()),
+                            "virtual_writes": virtual_writes,
+                            "host_writes": host_writes,
+                            "virtual_requests": _all_requests(before_v, after_v),
+                            "host_requests": _all_requests(before_h, after_h),
+                            "syncer_api_requests": h.api_delta(before, after),
+                            "reconciles": int(reconciles),
+                            "reconciles_unchanged": int(unchanged),
+                            "syncer_cpu_seconds": round(cpu, 3),
+                            "syncer_cpu_percent": round(100 * cpu / args.duration, 2),
+                            "rss_kB": syncer.rss()["VmRSS_kB"],
+                            "healthz_probes": len(probes),
+                            "healthz_p50_ms": h.rounded(h.percentile(probes, 50), 2),
+                            "healthz_p99_ms": h.rounded(h.percentile(probes, 99), 2),
+                            "healthz_max_ms": h.rounded(max(probes, default=0.0), 2),
+                        }
+                    )
+    med = h.medians(
+        runs,
+        ("writes_total", "reconciles", "syncer_cpu_percent", "rss_kB", "healthz_max_ms"),
+    )
+    return {
+        "benchmark": "steady",
+        "parameters": {
+            "policies": args.policies,
+            "duration_s": args.duration,
+            "repeat": args.repeat,
+            "runs_note": "run 1's syncer converges into an empty host; later runs start a fresh "
+            "syncer against the in-sync host; each waits until settled, then the window",
+            "syncer": h.syncer_parameters(args.workers, args.resync_period, "info"),
+            "counted_by": "kubesim request counters (server side), all resources",
+            **h.environment(),
+        },
+        "runs": runs,
+        "median": med,
+        "target": {"writes_total": 0},
+        "met": all(run["writes_total"] == 0 for run in runs),
+    }
+
+
+async def _probe(syncer: h.SyncerProcess, out: list[float]) -> None:
+    """GET /healthz every 100 ms; each response time in ms shows how responsive the loop is."""
+    while True:
+        started = time.perf_counter()
+        await syncer.ready()  # /readyz: answered by the same event loop, no API call
+        out.append((time.perf_counter() - started) * 1000)
+        await asyncio.sleep(0.1)
+
+
+def _all_requests(before: h.Counts, after: h.Counts) -> dict[str, int]:
+    out = {f"{v} {r}": n - before.get((v, r), 0) for (v, r), n in after.items()}
+    return {k: n for k, n in sorted(out.items()) if n}
+
+
+def main(argv: list[str]) -> int:
+    parser = h.base_parser("steady", __doc__)
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds without changes (default 60 at 10,000 policies, scaled down with N)",
+    )
+    parser.add_argument(
+        "--resync-period",
+        type=float,
+        default=None,
+        help="syncer resync period (default a third of the window)",
+    )
+    args = parser.parse_args(argv)
+    if args.duration is None:
+        args.duration = h.scaled(60.0, args.policies, minimum=3.0)
+    if args.resync_period is None:
+        args.resync_period = args.duration / 3
+    report = asyncio.run(_run(args))
+    med = report["median"]
+    h.emit(
+        report,
+        as_json=args.json,
+        summary=[
+            f"steady state: {args.policies} policies, {args.duration:g} s idle, "
+            f"resync every {args.resync_period:g} s, {args.repeat} run(s)",
+            f"  writes (both servers)  {med['writes_total']:g}  (target 0: "
+            f"{'met' if report['met'] else 'MISSED'})",
+            f"  no-op reconciles       {med['reconciles']:g}",
+            f"  syncer CPU             {med['syncer_cpu_percent']:g} %",
+            f"  slowest probe answer   {med['healthz_max_ms']:g} ms",
+        ],
+    )
+    return 0
