@@ -138,7 +138,7 @@ class KubeApi:
                 dict(kubeconfig), context=context, client_configuration=configuration
             )
         api_client = k8s.ApiClient(configuration)
-        await _without_per_request_environment(api_client, configuration)
+        await read_environment_once(api_client, configuration)
         return cls(
             api_client,
             cluster=cluster,
@@ -315,14 +315,24 @@ class KubeApi:
             await self._throttle()
         started = time.perf_counter()
         code = "error"
+        # kubernetes-asyncio's own call path first rebuilds every body and header dict through
+        # its model serializer (a recursive walk costing more than the HTTP request itself);
+        # the bodies here are plain JSON already, so requests go straight to its REST client,
+        # with its authentication (token refresh included) and connection settings.
+        headers = {
+            **self._api.default_headers,
+            "Accept": "application/json",
+            "Content-Type": content_type,
+        }
+        query_params = list(query or [])
+        await self._api.update_params_for_auth(headers, query_params, ["BearerToken"])
         try:
-            response: aiohttp.ClientResponse = await self._api.call_api(
-                path,
+            response: aiohttp.ClientResponse = await self._api.rest_client.request(
                 method,
-                query_params=query or [],
-                header_params={"Accept": "application/json", "Content-Type": content_type},
-                body=dict(body) if body is not None else None,
-                auth_settings=["BearerToken"],
+                f"{self._api.configuration.host}{path}",
+                query_params=cast(Any, query_params),  # urlencoded; repeated keys need pairs
+                headers=headers,
+                body=body,
                 _preload_content=False,
                 _request_timeout=read_timeout or self._timeout,
             )
@@ -361,7 +371,7 @@ class KubeApi:
             raise errors.Unreachable(f"{self.cluster}: watch stream broke: {exc!r}") from exc
 
 
-async def _without_per_request_environment(
+async def read_environment_once(
     api_client: k8s.ApiClient, configuration: k8s.Configuration
 ) -> None:
     """Read proxy settings once instead of on every request.
