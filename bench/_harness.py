@@ -655,6 +655,19 @@ async def clusters(work: Path, policies: int) -> AsyncIterator[Clusters]:
         yield Clusters(virtual, host, session, work, seed_seconds)
 
 
+@contextlib.asynccontextmanager
+async def settled_syncer(
+    c: Clusters, *, policies: int, workers: int, resync_period: float, tag: str
+) -> AsyncIterator[SyncerProcess]:
+    """A syncer process against ``c`` that is ready and has every key in sync."""
+    async with syncer_process(
+        c.virtual, c.host, c.work, workers=workers, resync_period=resync_period, tag=tag
+    ) as syncer:
+        await syncer.wait_ready()
+        await syncer.wait_settled(policies)
+        yield syncer
+
+
 def scaled(full: float, policies: int, *, minimum: float) -> float:
     """A duration that is ``full`` at 10,000 policies and shrinks with N (CI smoke runs)."""
     return max(minimum, min(full, full * policies / 10_000))

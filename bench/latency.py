@@ -124,16 +124,13 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         work = Path(tmp)
         async with h.clusters(work, args.policies) as c:
             for index in range(args.repeat):
-                async with h.syncer_process(
-                    c.virtual,
-                    c.host,
-                    work,
+                async with h.settled_syncer(
+                    c,
+                    policies=args.policies,
                     workers=args.workers,
                     resync_period=args.resync_period,
                     tag=f"syncer-{index}",
                 ) as syncer:
-                    await syncer.wait_ready()
-                    await syncer.wait_settled(args.policies)
                     seen: dict[int, float] = {}
                     opened = asyncio.Event()
                     watcher = asyncio.create_task(_watch_host(c.session, c.host, seen, opened))

@@ -31,16 +31,13 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
         work = Path(tmp)
         async with h.clusters(work, args.policies) as c:
             for index in range(args.repeat):
-                async with h.syncer_process(
-                    c.virtual,
-                    c.host,
-                    work,
+                async with h.settled_syncer(
+                    c,
+                    policies=args.policies,
                     workers=args.workers,
                     resync_period=args.resync_period,
                     tag=f"syncer-{index}",
                 ) as syncer:
-                    await syncer.wait_ready()
-                    await syncer.wait_settled(args.policies)
                     await asyncio.sleep(1.0)  # let the event recorder and watches go quiet
                     before = await syncer.metrics()
                     before_v = await c.virtual.counters(c.session)
