@@ -120,6 +120,9 @@ class LeaderElector:
         self._observed_at = 0.0
         """Monotonic time the observed record last changed."""
         self._lease: dict[str, Any] | None = None
+        self._attempted = False
+        """Whether an acquisition was tried yet: only the first one goes at once, so a lease
+        that cannot even be read or created is retried every retry period, not in a loop."""
 
     # -- what the controller asks ---------------------------------------------------------------
 
@@ -183,10 +186,11 @@ class LeaderElector:
     def _attempt_delay(self) -> float:
         """Until the next acquisition attempt: at once the first time, then every retry period
         (shortened by jitter), and exactly when the holder's lease runs out if that is sooner."""
-        if self._observed is None:
+        if not self._attempted:
+            self._attempted = True
             return 0.0
         delay = self.settings.retry_period * (1 - JITTER * self._rng.random())
-        if self._observed[0]:
+        if self._observed is not None and self._observed[0]:
             expires_in = self._observed_at + self.settings.lease_duration - self._clock.now()
             delay = min(delay, max(expires_in, 0.0))
         return delay

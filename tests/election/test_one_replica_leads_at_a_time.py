@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
+from kubesim import KubeSim
 from kubesim.testing import wait_for
 from syncer import electing
 
@@ -97,3 +98,16 @@ async def test_partitioned_leader_stops_writing_before_anyone_takes_over(
     await asyncio.sleep(RETRY * 4)
     assert b.may_write()
     assert not a.may_write(), "the healed replica must not grab the lease back"
+
+
+async def test_a_lease_that_cannot_be_created_is_retried_at_the_retry_period(
+    candidates: Callable[[str], Awaitable[Candidate]], host: KubeSim
+) -> None:
+    """When the lease cannot be created (e.g. RBAC), attempts come once per retry period,
+    not in a tight loop that would flood the host API server."""
+    host.faults.fail(verb="create", resource="leases", status=403)
+    a, _, _ = await candidates("a")
+    await asyncio.sleep(1.0)
+    attempts = host.counters["create", "leases"]
+    assert 1 <= attempts <= 1.0 / (RETRY * 0.8) + 2
+    assert not a.may_write()
