@@ -13,10 +13,12 @@ that is how a host event finds every virtual key it concerns.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from syncer.clock import Clock
 from translate import ObjectKey, markers
 
 Json = dict[str, Any]
@@ -59,28 +61,33 @@ def strip_virtual(obj: Json) -> Json:
 
 
 class Store:
-    """Objects by key plus secondary indexes; the single writer is one informer (and, for a
-    written-through store, the reconciler storing its own write results)."""
+    """Objects by key plus secondary indexes. The single writer is one informer (STYLE point
+    12): the reconciler only reads, so the store holds exactly what the API's list and watch
+    said, in their order, and a write reply can never overtake a newer event or bring a deleted
+    object back."""
 
     def __init__(
         self,
         *,
         strip: Callable[[Json], Json] = lambda obj: obj,
         indexers: Mapping[str, IndexFunc] | None = None,
-        written_through: bool = False,
+        digests: bool = False,
     ) -> None:
-        """``written_through``: the reconciler also stores its own write results here, so a
-        list or a replayed watch event can be older than what is stored and must not win. Only
-        the host store is written through; the virtual store takes every list as the truth."""
+        """``digests``: keep a content digest of every object (:meth:`digest`), so a reader can
+        tell whether the stored object is exactly one it verified before without parsing it."""
         self._strip = strip
-        self._written_through = written_through
-        # key -> (resourceVersion, compact JSON of the stripped object)
-        self._objects: dict[ObjectKey, tuple[str | None, str]] = {}
+        self._digests = digests
+        # key -> (resourceVersion, compact JSON of the stripped object, its digest or b"")
+        self._objects: dict[ObjectKey, tuple[str | None, str, bytes]] = {}
         self._indexers = dict(indexers or {})
         # index name -> index value -> keys whose object yields that value
         self._indexes: dict[str, dict[str, set[ObjectKey]]] = {n: {} for n in self._indexers}
         # index name -> key -> the values its stored object yields (to unindex without parsing)
         self._indexed: dict[str, dict[ObjectKey, tuple[str, ...]]] = {n: {} for n in self._indexers}
+        self.synced_version: str | None = None
+        """The resourceVersion the store reflects as a whole: set by the informer after a
+        complete list and after every watch event or bookmark it applied. Every change up to
+        this version is in the store."""
 
     def __len__(self) -> int:
         return len(self._objects)
@@ -98,13 +105,23 @@ class Store:
         entry = self._objects.get(key)
         return None if entry is None else entry[0]
 
+    def digest(self, key: ObjectKey) -> bytes | None:
+        """The stored object's content digest (None when absent; ``b""`` without digests)."""
+        entry = self._objects.get(key)
+        return None if entry is None else entry[2]
+
+    def digest_of(self, obj: Json) -> bytes:
+        """The digest ``obj`` would have once stored (e.g. a write reply, which the watch will
+        deliver as the same object). Strips ``obj`` in place."""
+        return _digest(_dumps(self._strip(obj)))
+
     def __iter__(self) -> Iterator[ObjectKey]:
         """Keys of a snapshot, so callers may await between items."""
         return iter(list(self._objects))
 
     def values(self) -> Iterator[Json]:
         """Parsed copies of a snapshot of the stored objects, one at a time."""
-        return (_loads(data) for _, data in list(self._objects.values()))
+        return (_loads(entry[1]) for entry in list(self._objects.values()))
 
     def by_index(self, index: str, value: str) -> set[ObjectKey]:
         return set(self._indexes[index].get(value, ()))
@@ -115,17 +132,18 @@ class Store:
 
     def upsert(self, obj: Json) -> Change | None:
         """Store ``obj`` (stripped; it becomes the store's). Returns the change, or None when
-        the stored version is the same resourceVersion (a write-through echoed by the watch) or,
-        in a written-through store, a newer one (a watch replaying an older event)."""
+        the stored object has the same resourceVersion (a relist of an unchanged object).
+
+        Any other version replaces the stored one, older ones included: the informer applies
+        events in the API's order, and after an etcd restore the API goes back in time too."""
         new = self._strip(obj)
         key = key_of(new)
         version = _version(new)
         entry = self._objects.get(key)
-        if entry is not None and (
-            entry[0] == version or (self._written_through and _newer(entry[0], version))
-        ):
+        if entry is not None and entry[0] == version:
             return None
-        self._objects[key] = (version, _dumps(new))
+        data = _dumps(new)
+        self._objects[key] = (version, data, _digest(data) if self._digests else b"")
         self._reindex(key, new)
         return (None if entry is None else _loads(entry[1])), new
 
@@ -142,11 +160,7 @@ class Store:
     ) -> list[Change]:
         """Make the store equal a complete LIST; returns what changed (deletions included).
 
-        Only called with a whole, successful list, so a deletion here is real knowledge, except
-        for objects stored after the list's snapshot (``resource_version``): the reconciler
-        writes its own results through while a relist is under way, and such an object is
-        missing from (or older in) the list only because the list is older. Those are kept;
-        the watch resumes from the snapshot and reports what happened to them since.
+        Only called with a whole, successful list, so a deletion here is real knowledge.
         """
         changes: list[Change] = []
         seen: set[ObjectKey] = set()
@@ -161,13 +175,14 @@ class Store:
         self, listed: set[ObjectKey], *, resource_version: str | None = None
     ) -> list[Change]:
         """The deletion half of :meth:`replace`, for a list fed page by page through
-        :meth:`upsert`: forget every key not in ``listed`` (unless written after the list)."""
+        :meth:`upsert`: forget every key not in ``listed``; the store then reflects the list's
+        ``resource_version``."""
         changes: list[Change] = []
-        for key, (version, _) in list(self._objects.items()):
-            if key not in listed and not (
-                self._written_through and _newer(version, resource_version)
-            ):
+        for key in list(self._objects):
+            if key not in listed:
                 changes.append((self.remove(key), None))
+        if resource_version is not None:
+            self.synced_version = resource_version
         return changes
 
     def _reindex(self, key: ObjectKey, new: Json | None) -> None:
@@ -189,9 +204,66 @@ class Store:
                 index.setdefault(value, set()).add(key)
 
 
+class Expectations:
+    """What this process wrote and waits to see in an informer's store (client-go's
+    ControllerExpectations, per key): the store is written by its informer only, so right
+    after a write it still shows the state before it. A reconcile that ran on that stale view
+    would create a second time or write a version that is gone, so it waits until the store
+    shows the write or anything newer; the watch event that brings it enqueues the key again.
+
+    An expectation that is not met within ``ttl`` seconds is dropped (the watch may have been
+    down); the reconciler then works from the store as it is and the API's conflicts keep it
+    safe.
+    """
+
+    def __init__(self, store: Store, *, clock: Clock, ttl: float = 30.0) -> None:
+        self._store = store
+        self._clock = clock
+        self._ttl = ttl
+        # key -> (resourceVersion written, or None for "deleted"; when it was recorded)
+        self._pending: dict[ObjectKey, tuple[str | None, float]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def written(self, key: ObjectKey, version: str | None) -> None:
+        """A create or update of ``key`` returned ``version``."""
+        self._pending[key] = (version, self._clock.now())
+
+    def deleted(self, key: ObjectKey) -> None:
+        """A delete of ``key`` succeeded (or found it gone)."""
+        self._pending[key] = (None, self._clock.now())
+
+    def pending(self, key: ObjectKey) -> bool:
+        """Whether the store has yet to show the last write of ``key``; forgets met ones."""
+        entry = self._pending.get(key)
+        if entry is None:
+            return False
+        version, since = entry
+        if version is None:
+            met = key not in self._store
+        else:
+            met = self._store.version(key) == version or _at_least(
+                self._store.synced_version, version
+            )
+        if met or self._clock.now() - since >= self._ttl:
+            del self._pending[key]
+            return False
+        return True
+
+
+def _digest(data: str) -> bytes:
+    return hashlib.blake2b(data.encode(), digest_size=16).digest()
+
+
 def _loads(data: str) -> Json:
     parsed: Json = json.loads(data)
     return parsed
+
+
+def version_of(obj: Mapping[str, Any]) -> str | None:
+    """``metadata.resourceVersion`` as a string (None when missing)."""
+    return _version(obj)
 
 
 def _version(obj: Mapping[str, Any]) -> str | None:
@@ -199,16 +271,16 @@ def _version(obj: Mapping[str, Any]) -> str | None:
     return str(version) if version is not None else None
 
 
-def _newer(first: str | None, second: str | None) -> bool:
-    """Whether version ``first`` is known to come after ``second``.
+def _at_least(first: str | None, second: str | None) -> bool:
+    """Whether version ``first`` is known to be ``second`` or to come after it.
 
     resourceVersions are opaque by contract but integers on every etcd-backed server (and
     kubesim); with anything else, or a missing version, nothing is known and the answer is
-    False, which keeps plain replace-on-difference behaviour.
+    False (an expectation then waits for the exact version, or times out).
     """
     if first is None or second is None:
         return False
     try:
-        return int(first) > int(second)
+        return int(first) >= int(second)
     except ValueError:
         return False

@@ -7,6 +7,9 @@ Data flows one way (SPEC §2): virtual watch -> cache -> queue -> reconcile -> h
   the same host name (collisions), so a freed host name is taken over at once.
 - Workers start only after both informers finished their initial list: before that an absent
   virtual object could just be not listed yet, and orphan collection would delete live copies.
+  A replica that wins the lease starts them only once both caches are proven current after the
+  win (a LIST sent, or a bookmark received, after it): a standby's watch may have been silently
+  stuck for minutes, and its stale view must not be written (SPEC §6).
 - The retry policy lives here (STYLE point 5): success forgets the key; a conflict or a
   temporary failure is retried with per-key backoff (``Retry-After`` honoured); a permanent
   failure, or a temporary one that keeps failing, is given up for this object version with a
@@ -111,7 +114,7 @@ class Controller:
         self.host = caching.Store(
             strip=caching.strip_host,
             indexers={OWNER_INDEX: self._owners},
-            written_through=True,
+            digests=True,
         )
         self.queue: queueing.WorkQueue[ObjectKey] = queueing.WorkQueue(
             limiter=ratelimiting.controller_limiter(clock=self._clock),
@@ -141,8 +144,10 @@ class Controller:
             virtual=self.virtual,
             host=self.host,
             host_api=host_api,
+            virtual_api=virtual_api,
             desire=desire,
             may_write=self._leadership.may_write,
+            clock=self._clock,
         )
         self.recorder = recorder or recording.EventRecorder(
             api=virtual_api, clock=self._clock, metrics=metrics
@@ -156,6 +161,8 @@ class Controller:
         self._changed_at: dict[ObjectKey, float] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._workers: list[asyncio.Task[Any]] = []
+        self._term_started: float | None = None
+        """Monotonic time this replica last became leader; None while it does not lead."""
         self.started = asyncio.Event()
         """Set once workers run: both caches are complete and this replica leads."""
 
@@ -169,6 +176,7 @@ class Controller:
         only while this replica leads.
         """
         self._tasks = [
+            asyncio.create_task(self._follow_leadership(), name="leadership"),
             asyncio.create_task(self.virtual_informer.run(), name="informer-virtual"),
             asyncio.create_task(self.host_informer.run(), name="informer-host"),
             asyncio.create_task(self.recorder.run(), name="event-recorder"),
@@ -190,6 +198,16 @@ class Controller:
         if not waiting.done():
             waiting.cancel()
             return
+        since = self._term_started if self._term_started is not None else self._clock.now()
+        current = asyncio.create_task(self._until_current(since))
+        lost = asyncio.create_task(self._leadership.wait_lost())
+        await asyncio.wait([current, lost, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+        lost.cancel()
+        if not current.done():
+            current.cancel()
+            self._raise_if_crashed()
+            return
+        self._raise_if_crashed()
         log.info(
             "caches synced and leading, starting workers",
             virtual=len(self.virtual),
@@ -217,6 +235,25 @@ class Controller:
             await asyncio.gather(*self._workers, return_exceptions=True)
         await self._cancel(self._workers)
         self._workers = []
+
+    async def _follow_leadership(self) -> None:
+        """Note when each term begins (the moment the caches must be proven current after)."""
+        while True:
+            await self._leadership.wait_leading()
+            self._term_started = self._clock.now()
+            await self._leadership.wait_lost()
+            self._term_started = None
+
+    async def _until_current(self, since: float) -> None:
+        """Until both caches are proven current after ``since``: an informer that has not
+        listed or received a bookmark since then lists again."""
+        stale = [i for i in (self.virtual_informer, self.host_informer) if i.current_at < since]
+        for informer in stale:
+            log.info(
+                "leading; listing again to start from a current cache", cluster=informer.cluster
+            )
+            informer.relist()
+        await asyncio.gather(*(informer.wait_current(since) for informer in stale))
 
     def _raise_if_crashed(self) -> None:
         """Informers, recorder and resync run forever; one that returned has crashed."""
@@ -320,12 +357,8 @@ class Controller:
             if outcome.drift is not None:
                 self._metrics.drift_repaired(outcome.drift)
                 log.info("repaired out-of-band change", virtual=str(key), kind=outcome.drift)
-            if outcome.action == "deleted":
-                # The reconciler removed the copy from the host cache itself, so the watch's
-                # DELETED event changes nothing and enqueues nobody: hand the freed host name
-                # to the virtual objects waiting for it (collisions) here.
-                for waiting in self.virtual.by_index(HOST_NAME_INDEX, outcome.host.name):
-                    self.queue.add(waiting)
+            # A freed host name goes to the virtual objects waiting for it (collisions) when
+            # the watch delivers the DELETED: _on_host enqueues them then.
         finally:
             self._metrics.observe_reconcile(result, self._clock.now() - started)
 

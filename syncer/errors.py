@@ -171,6 +171,11 @@ class NotLeader(TemporaryError):
     """This replica lost (or never had) the lease; the write waits for leadership."""
 
 
+class VirtualCacheBehind(TemporaryError):
+    """A host copy looks orphaned in the cache, but the virtual API could not confirm that its
+    object is gone: the copy is kept and the key retried once the cache has caught up."""
+
+
 class PatchFailed(PermanentError):
     """A configured patch failed on, or was refused for, one object."""
 

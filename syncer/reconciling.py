@@ -7,23 +7,38 @@ never touches the queue (retry policy lives in the worker loop, :mod:`syncer.con
 Safety rules enforced here:
 
 - a host object is written or deleted only if :func:`translate.virtual_key_of` says it is ours;
-- a host copy is deleted only when its virtual object is absent from a cache that finished its
-  initial list (the controller starts workers only then), with uid and resourceVersion
-  preconditions so a replaced object is never removed;
+- a host copy is deleted only when its virtual object is absent from the cache *and* a live
+  read of the virtual API answers 404 (STYLE point 14: a stale cache never deletes; an outage
+  deletes nothing), with uid and resourceVersion preconditions so a replaced copy is never
+  removed;
 - changes are conditional PUTs of the cached version (409 → retry), never delete+create;
-- a failure leaves the last good host copy untouched.
+- a failure leaves the last good host copy untouched;
+- the caches are the informers' alone (STYLE point 12): a write's reply is never stored. The
+  write is recorded as an expectation (wait until the host cache shows it or something newer)
+  and as the content digest this process knows to be in sync; "unchanged" is answered without
+  a comparison only while the cached host copy has exactly that digest, so an edit or a
+  deletion the watch delivers before the reply is compared, and repaired, like any other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, cast
+from typing import Literal, NoReturn, cast
 
 import structlog
 
 from syncer import caching, clients, errors
-from translate import NetworkPolicy, ObjectKey, Target, diff, host_name, virtual_key_of
+from syncer.clock import Clock, LoopClock
+from translate import (
+    NetworkPolicy,
+    ObjectKey,
+    Target,
+    diff,
+    host_name,
+    markers,
+    virtual_key_of,
+)
 
 log = structlog.get_logger("syncer.reconciling")
 
@@ -50,19 +65,26 @@ class Reconciler:
         virtual: caching.Store,
         host: caching.Store,
         host_api: clients.KubeApi,
+        virtual_api: clients.KubeApi,
         desire: Desire,
         may_write: Callable[[], bool] = lambda: True,
+        clock: Clock | None = None,
     ) -> None:
         self._target = target
         self._virtual = virtual
         self._host = host
         self._api = host_api
+        self._virtual_api = virtual_api
         self._desire = desire
         self._may_write = may_write
-        self.in_sync: dict[ObjectKey, tuple[str | None, str | None]] = {}
-        """Virtual key -> (virtual, host) resourceVersions last seen matching. While both are
-        unchanged the reconcile is a dictionary lookup: a resync of 10,000 keys costs
-        milliseconds, and any change on either side (an out-of-band edit) bumps a version."""
+        self.expectations = caching.Expectations(host, clock=clock or LoopClock())
+        """Host key -> the write this process made and the host cache has not shown yet."""
+        self.in_sync: dict[ObjectKey, tuple[str | None, bytes | None]] = {}
+        """Virtual key -> (virtual resourceVersion, host copy content digest) of a pair this
+        process wrote or compared and found matching. While the virtual version and the cached
+        host copy's digest are both unchanged the reconcile is two dictionary lookups (a resync
+        of 10,000 keys costs milliseconds); any other host content, whatever its version, is
+        compared in full."""
         self._labels: dict[ObjectKey, frozenset[str]] = {}
         """Virtual key -> label keys this process last wrote (or found) on its host copy, so a
         label the tenant removes is removed on the host too (SPEC §3 has no label bookkeeping)."""
@@ -74,8 +96,11 @@ class Reconciler:
 
     async def reconcile(self, key: ObjectKey) -> Outcome:
         host_key = self.host_key(key)
-        versions = (self._virtual.version(key), self._host.version(host_key))
-        if versions[0] is not None and self.in_sync.get(key) == versions:
+        if self.expectations.pending(host_key):
+            # The host cache does not show our last write yet; its watch event re-enqueues.
+            return Outcome("skipped", host_key)
+        stamp = (self._virtual.version(key), self._host.digest(host_key))
+        if stamp[0] is not None and self.in_sync.get(key) == stamp:
             return Outcome("unchanged", host_key)
         virtual = self._virtual.get(key)
         host = self._host.get(host_key)
@@ -85,6 +110,7 @@ class Reconciler:
             self.in_sync.pop(key, None)
             self._labels.pop(key, None)
             if host is not None and owner == key:
+                await self._confirm_gone(key, host)
                 await self._delete(key, host_key, host)
                 return Outcome("deleted", host_key)
             return Outcome("skipped", host_key)
@@ -97,24 +123,27 @@ class Reconciler:
             )
 
         desired = self._desire(cast(NetworkPolicy, virtual))
-        was_in_sync = self.in_sync.get(key, (None, None))[0] == versions[0]
+        was_in_sync = self.in_sync.get(key, (None, None))[0] == stamp[0]
         labels = frozenset(desired["metadata"].get("labels", {}))
+        verified: bytes | None
         if host is None:
-            await self._create(key, host_key, desired)
+            verified = await self._create(key, host_key, desired)
             outcome = Outcome("created", host_key, "recreated" if was_in_sync else None)
         else:
             owned = self._labels.get(key, frozenset())
             vc = self._target.vcluster
             if diff.owned_equal(desired, host, vc, owned):
+                verified = stamp[1]
                 outcome = Outcome("unchanged", host_key)
             else:
-                await self._update(key, host_key, diff.merged(desired, host, vc, owned))
+                verified = await self._update(key, host_key, diff.merged(desired, host, vc, owned))
                 outcome = Outcome("updated", host_key, "reverted" if was_in_sync else None)
-        self.in_sync[key] = (versions[0], self._host.version(host_key))
+        self.in_sync[key] = (stamp[0], verified)
         self._labels[key] = labels
         return outcome
 
-    async def _create(self, key: ObjectKey, host_key: ObjectKey, desired: NetworkPolicy) -> None:
+    async def _create(self, key: ObjectKey, host_key: ObjectKey, desired: NetworkPolicy) -> bytes:
+        """POST the copy; returns the digest of what the server stored."""
         self._check_leader()
         try:
             created = await self._api.create(
@@ -122,18 +151,19 @@ class Reconciler:
             )
         except errors.AlreadyExists as exc:
             await self._claim_existing(key, host_key, exc)
-            return
+            raise AssertionError("unreachable") from exc  # _claim_existing always raises
         except errors.TemporaryError:
             raise
         except errors.ApiError as exc:
             raise _rejection(exc, "create", host_key) from exc
-        self._host.upsert(created)
         log.info("host policy created", virtual=str(key), host=str(host_key), action="create")
+        return self._written(host_key, created)
 
     async def _claim_existing(
         self, key: ObjectKey, host_key: ObjectKey, exc: errors.AlreadyExists
-    ) -> None:
-        """A create found the name taken: our own copy the cache has not seen yet, or not ours."""
+    ) -> NoReturn:
+        """A create found the name taken: our own copy the cache has not seen yet (wait for
+        the watch to bring it, then compare), or not ours (a collision)."""
         try:
             existing = await self._api.get(
                 clients.NETWORK_POLICIES, host_key.namespace, host_key.name
@@ -145,10 +175,11 @@ class Reconciler:
                 f"host name {host_key.name} is already used by an object this syncer does not "
                 f"own; {key} is not synced"
             ) from exc
-        self._host.upsert(existing)
+        self.expectations.written(host_key, caching.version_of(existing))
         raise errors.Conflict(409, reason="Conflict", message="host copy appeared; re-reading")
 
-    async def _update(self, key: ObjectKey, host_key: ObjectKey, body: caching.Json) -> None:
+    async def _update(self, key: ObjectKey, host_key: ObjectKey, body: caching.Json) -> bytes:
+        """Conditional PUT; returns the digest of what the server stored."""
         self._check_leader()
         try:
             updated = await self._api.replace(
@@ -160,8 +191,38 @@ class Reconciler:
             raise errors.Conflict(404, reason="NotFound", message="host copy vanished") from exc
         except errors.ApiError as exc:
             raise _rejection(exc, "update", host_key) from exc
-        self._host.upsert(updated)
         log.info("host policy updated", virtual=str(key), host=str(host_key), action="update")
+        return self._written(host_key, updated)
+
+    def _written(self, host_key: ObjectKey, reply: caching.Json) -> bytes:
+        """Expect the reply's version in the host cache; the digest it will have there."""
+        self.expectations.written(host_key, caching.version_of(reply))
+        return self._host.digest_of(reply)
+
+    async def _confirm_gone(self, key: ObjectKey, host: caching.Json) -> None:
+        """Raise unless the virtual API itself answers 404 for ``key``: the cache may lag
+        (a stalled watch, a leader that just took over), and deleting a live copy can open
+        traffic. An outage or any other answer means no delete now, a retry later."""
+        try:
+            live = await self._virtual_api.get(clients.NETWORK_POLICIES, key.namespace, key.name)
+        except errors.NotFound:
+            return
+        except errors.TemporaryError:
+            raise
+        except errors.ApiError as exc:
+            raise errors.VirtualCacheBehind(
+                f"cannot confirm that {key} is gone ({exc}); its host copy is kept"
+            ) from exc
+        uid = (live.get("metadata") or {}).get("uid")
+        copied = ((host.get("metadata") or {}).get("annotations") or {}).get(markers.OBJECT_UID)
+        log.warning(
+            "virtual cache is behind the API; host copy kept",
+            virtual=str(key),
+            same_object=uid == copied,
+        )
+        raise errors.VirtualCacheBehind(
+            f"{key} is missing from the virtual cache but exists; its host copy is kept"
+        )
 
     async def _delete(self, key: ObjectKey, host_key: ObjectKey, host: caching.Json) -> None:
         self._check_leader()
@@ -180,7 +241,7 @@ class Reconciler:
             raise
         except errors.ApiError as exc:
             raise _rejection(exc, "delete", host_key) from exc
-        self._host.remove(host_key)
+        self.expectations.deleted(host_key)
         log.info("host policy deleted", virtual=str(key), host=str(host_key), action="delete")
 
     def _check_leader(self) -> None:

@@ -8,7 +8,9 @@ Contract (SPEC §6, client-go's reflector):
 - 410 Gone (history compacted) is the only reason to LIST again; the store is then replaced by
   the complete new list, so deletions missed while away are reported, and never on partial data;
 - API or network errors back off exponentially with jitter; the store keeps its content, so an
-  outage deletes nothing downstream.
+  outage deletes nothing downstream;
+- :meth:`Informer.relist` lists again on request (a new leader needs provably current caches);
+  :attr:`Informer.current_at` says when the store was last proven current.
 
 The ``on_change`` callback must not fail or block: it only enqueues keys (STYLE point 3).
 """
@@ -78,20 +80,36 @@ class Informer:
         """Monotonic time of the last list, event, bookmark or attempt: the liveness signal."""
         self.lists = 0
         self.watches = 0
+        self.current_at = float("-inf")
+        """Monotonic time at which the store was last proven current: when the request of the
+        last complete LIST was sent, or when a bookmark arrived."""
+        self._current = asyncio.Event()
+        self._relist_wanted = False
+        self._watching: asyncio.Task[int] | None = None
 
     async def run(self) -> None:
         """List and watch until cancelled."""
         while True:
             self.last_activity = self._clock.now()
             try:
-                if self.resource_version is None:
+                while self.resource_version is None or self._relist_wanted:
+                    self._relist_wanted = False
                     await self._list()
                 opened = self._clock.now()
-                delivered = await self._watch()
+                self._watching = asyncio.create_task(self._watch(), name=f"watch-{self.cluster}")
+                try:
+                    delivered = await self._watching
+                finally:
+                    self._watching = None
                 self._restarted("closed")
                 if not delivered and self._clock.now() - opened < 1.0:
                     # A server that closes watches at once would otherwise be hammered.
                     await self._clock.sleep(self._backoff.next_delay())
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not self._relist_wanted or (task is not None and task.cancelling()):
+                    raise
+                self._restarted("relist")
             except errors.Gone:
                 log.info("watch history expired, listing again", cluster=self.cluster)
                 self.resource_version = None
@@ -107,9 +125,27 @@ class Informer:
                 self._restarted("error")
                 await self._clock.sleep(delay)
 
+    def relist(self) -> None:
+        """List again now: the open watch is abandoned, the store made equal to a fresh LIST
+        (changes reported as usual), and the watch resumed from that list."""
+        self._relist_wanted = True
+        if self._watching is not None:
+            self._watching.cancel()
+
+    async def wait_current(self, since: float) -> None:
+        """Until the store is proven current at or after monotonic time ``since``."""
+        while self.current_at < since:
+            self._current.clear()
+            await self._current.wait()
+
+    def _proven_current(self, at: float) -> None:
+        self.current_at = max(self.current_at, at)
+        self._current.set()
+
     async def _list(self) -> None:
         """One complete LIST into the store, object by object as it is parsed (memory peaks at
         one response body, not at its parsed form); deletions only once the list is complete."""
+        requested = self._clock.now()
         listed: set[ObjectKey] = set()
         continue_token: str | None = None
         while True:
@@ -134,6 +170,7 @@ class Informer:
         self.resource_version = str(meta.get("resourceVersion", ""))
         for old, new in self.store.remove_unlisted(listed, resource_version=self.resource_version):
             self._on_change(old, new)
+        self._proven_current(requested)
         self._backoff.reset()
         if not self.synced.is_set():
             self.synced.set()
@@ -173,11 +210,13 @@ class Informer:
             old = self.store.remove(caching.key_of(obj))
             if old is not None:
                 self._on_change(old, None)
-        elif kind != "BOOKMARK":
+        elif kind == "BOOKMARK":
+            self._proven_current(self._clock.now())
+        else:
             log.warning("unknown watch event", cluster=self.cluster, type=kind)
             return
         if version:
-            self.resource_version = str(version)
+            self.resource_version = self.store.synced_version = str(version)
 
     def _restarted(self, reason: str) -> None:
         if self._metrics is not None:

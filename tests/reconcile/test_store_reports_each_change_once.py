@@ -1,11 +1,13 @@
 """``caching.Store``: the informer's cache reports every real change exactly once, keeps its
-indexes consistent, and strips objects at the door."""
+indexes consistent, and strips objects at the door; ``caching.Expectations`` waits for a
+write to show in it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from syncer import caching
+from syncer import clock as clocks
 from translate import ObjectKey, markers
 
 
@@ -16,11 +18,11 @@ def _obj(name: str, rv: int, namespace: str = "default", **meta: Any) -> dict[st
     }
 
 
-def _store(*, written_through: bool = True) -> caching.Store:
-    """A store indexed by the ``app`` label, written through like the controller's host store."""
+def _store() -> caching.Store:
+    """A store indexed by the ``app`` label, with digests like the controller's host store."""
     return caching.Store(
         indexers={"app": lambda o: [(o["metadata"].get("labels") or {}).get("app", "")]},
-        written_through=written_through,
+        digests=True,
     )
 
 
@@ -46,26 +48,28 @@ class TestUpsert:
         assert store.version(ObjectKey("default", "a")) == "2"
 
     def test_the_same_version_again_is_no_change(self) -> None:
-        """An echo of a write the reconciler already stored (the watch event) reports
-        ``None``, so it enqueues nothing."""
+        """A relist of an unchanged object reports ``None``, so it enqueues nothing."""
         store = _store()
         store.upsert(_obj("a", 1))
         assert store.upsert(_obj("a", 1)) is None
 
-    def test_an_older_version_never_replaces_a_newer_one(self) -> None:
-        """A watch replaying an event older than what the reconciler wrote through is no
-        change: the cache never goes back in time."""
+    def test_the_store_follows_the_api_even_backwards(self) -> None:
+        """Only the informer writes the store, in the API's order: whatever version it brings
+        is the truth (e.g. after an etcd restore)."""
         store = _store()
-        store.upsert(_obj("a", 12))
-        assert store.upsert(_obj("a", 10)) is None
-        assert store.version(ObjectKey("default", "a")) == "12"
-
-    def test_a_store_nobody_writes_through_takes_every_version(self) -> None:
-        """The virtual store follows the API even backwards (e.g. after an etcd restore)."""
-        store = _store(written_through=False)
         store.upsert(_obj("a", 12))
         assert store.upsert(_obj("a", 10)) is not None
         assert store.version(ObjectKey("default", "a")) == "10"
+
+    def test_the_digest_is_that_of_the_stored_content(self) -> None:
+        """A write reply's digest (``digest_of``) equals the stored digest of the same object,
+        and any other content has another one."""
+        store = caching.Store(strip=caching.strip_host, digests=True)
+        store.upsert(_obj("a", 1, managedFields=[{"manager": "x"}]))
+        key = ObjectKey("default", "a")
+        assert store.digest(key) == store.digest_of(_obj("a", 1))
+        assert store.digest(key) != store.digest_of(_obj("a", 1, labels={"app": "x"}))
+        assert store.digest(ObjectKey("default", "b")) is None
 
     def test_the_index_follows_a_label_change(self) -> None:
         """Changing the indexed value moves the key from the old value to the new one."""
@@ -106,30 +110,15 @@ class TestReplace:
         assert sorted(k.name for k in store) == ["changed", "new", "same"]
         assert store.by_index("app", "x") == set()
 
-    def test_objects_written_after_the_snapshot_are_kept(self) -> None:
-        """A relist's snapshot (``resource_version``) predates what the reconciler stored since
-        (write-through): such an object is neither deleted nor set back to the listed version;
-        the watch, resuming from the snapshot, brings whatever came after it."""
+    def test_a_complete_list_is_the_whole_truth(self) -> None:
+        """A list is the truth, newer cached versions included, and the store then reflects
+        the list's version."""
         store = _store()
-        store.upsert(_obj("listed-then-updated", 5))
-        store.upsert(_obj("created-after-the-list", 12))
-        store.upsert(_obj("deleted-before-the-list", 3))
-        changes = store.replace([_obj("listed-then-updated", 4)], resource_version="10")
-        assert [(old and old["metadata"]["name"], new) for old, new in changes] == [
-            ("deleted-before-the-list", None)
-        ]
-        kept = store.get(ObjectKey("default", "listed-then-updated"))
-        assert kept is not None
-        assert kept["metadata"]["resourceVersion"] == "5"
-        assert ObjectKey("default", "created-after-the-list") in store
-
-    def test_a_store_nobody_writes_through_trusts_the_list(self) -> None:
-        """Without write-through a complete list is the whole truth, newer versions included."""
-        store = _store(written_through=False)
         store.upsert(_obj("only-in-cache", 12))
         changes = store.replace([], resource_version="10")
         assert len(changes) == 1
         assert len(store) == 0
+        assert store.synced_version == "10"
 
     def test_an_empty_list_empties_the_store(self) -> None:
         """A relist that returns nothing reports every object as deleted."""
@@ -213,3 +202,54 @@ class TestStripping:
             },
             "spec": {"podSelector": {}},
         }
+
+
+class TestExpectations:
+    """What the reconciler wrote and waits to see in the host store."""
+
+    def _expectations(self) -> tuple[caching.Store, caching.Expectations, clocks.FakeClock]:
+        store = _store()
+        clock = clocks.FakeClock()
+        return store, caching.Expectations(store, clock=clock, ttl=30.0), clock
+
+    def test_a_write_is_pending_until_the_store_shows_its_version(self) -> None:
+        """After a write replied version 5, the store at version 4 is stale; at 5 it is not."""
+        store, expectations, _ = self._expectations()
+        key = ObjectKey("default", "a")
+        store.upsert(_obj("a", 4))
+        expectations.written(key, "5")
+        assert expectations.pending(key)
+        store.upsert(_obj("a", 5))
+        assert not expectations.pending(key)
+        assert len(expectations) == 0
+
+    def test_a_newer_state_meets_the_expectation_even_without_the_object(self) -> None:
+        """A deletion after the write (the store reflects version 7, the object is gone) is
+        newer than the write: the reconciler must act on it, not wait for a ghost."""
+        store, expectations, _ = self._expectations()
+        key = ObjectKey("default", "a")
+        expectations.written(key, "5")
+        store.synced_version = "4"
+        assert expectations.pending(key)
+        store.synced_version = "7"
+        assert not expectations.pending(key)
+
+    def test_a_delete_is_pending_while_the_store_still_has_the_object(self) -> None:
+        """A deleted copy still in the store is not acted on again until the watch says so."""
+        store, expectations, _ = self._expectations()
+        key = ObjectKey("default", "a")
+        store.upsert(_obj("a", 4))
+        expectations.deleted(key)
+        assert expectations.pending(key)
+        store.remove(key)
+        assert not expectations.pending(key)
+
+    def test_an_expectation_is_dropped_after_its_ttl(self) -> None:
+        """A watch that never shows the write does not block the key for ever."""
+        store, expectations, clock = self._expectations()
+        key = ObjectKey("default", "a")
+        expectations.written(key, "5")
+        clock.advance(29.0)
+        assert expectations.pending(key)
+        clock.advance(1.0)
+        assert not expectations.pending(key)
