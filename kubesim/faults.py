@@ -8,6 +8,7 @@ to ``count`` hits and removed again (also as a context manager)::
     with api.faults.fail(verb="update", resource="networkpolicies", status=409, count=1):
         ...
     api.faults.fail(verb="list", status=429, retry_after=2)  # Retry-After header included
+    api.faults.stall_watches("networkpolicies")  # open, silent streams (a half-open connection)
 
 Faults are checked after authentication and authorization, in registration order; all
 matching delays add up, and the first matching failure answers the request.
@@ -109,10 +110,12 @@ class Faults:
         resolve: Callable[[str], str],
         drop_watches: Callable[[str | None, bool], int],
         compact: Callable[[str | None], None],
+        stall_watches: Callable[[str | None], int] = lambda resource: 0,
     ) -> None:
         self._faults: list[Fault] = []
         self._resolve = resolve
         self._drop_watches = drop_watches
+        self._stall_watches = stall_watches
         self._compact = compact
 
     def _resources(self, resource: Matcher) -> frozenset[str] | None:
@@ -176,6 +179,13 @@ class Faults:
         chunked response). Returns how many streams were closed.
         """
         return self._drop_watches(None if resource is None else self._resolve(resource), graceful)
+
+    def stall_watches(self, resource: str | None = None) -> int:
+        """Make open watch streams go silent, like a half-open connection: the stream stays
+        open but delivers nothing more (no events, no bookmarks, no end at its timeout) until
+        :meth:`drop_watches` closes it; the client then resumes from the last version it saw.
+        Watches opened later are not affected. Returns how many streams were stalled."""
+        return self._stall_watches(None if resource is None else self._resolve(resource))
 
     def compact(self, resource: str | None = None) -> None:
         """Drop the event history, so watching or paging from an older version gets 410."""

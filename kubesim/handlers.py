@@ -529,6 +529,15 @@ class Api:
 
     # --- watch control ------------------------------------------------------------------------
 
+    def stall_watches(self, plural: str | None = None) -> int:
+        """Silence open watch streams of one resource (or all); returns how many."""
+        stalled = 0
+        for active in list(self.watches):
+            if plural is None or active.watcher.rtype.plural == plural:
+                active.watcher.stall()
+                stalled += 1
+        return stalled
+
     def close_watches(self, plural: str | None = None, *, graceful: bool = False) -> int:
         """Close open watch streams of one resource (or all); returns how many."""
         closed = 0

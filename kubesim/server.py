@@ -86,6 +86,7 @@ class KubeSim:
             compact=lambda plural: self.storage.compact(
                 None if plural is None else self.registry.resolve(plural)
             ),
+            stall_watches=lambda plural: self._api.stall_watches(plural),
         )
         self._api = Api(
             storage=self.storage,

@@ -62,6 +62,8 @@ class Watcher:
         self.field_selector = field_selector
         self.bookmarks = bookmarks
         self.closed: CloseMode | None = None
+        self.stalled = False
+        """A stalled stream stays open and delivers nothing (a half-open connection)."""
         self._plain = label_selector.empty and field_selector.empty
         self._lines: list[bytes] = []
         self._wake = asyncio.Event()
@@ -114,6 +116,11 @@ class Watcher:
         """Until something is buffered or the watcher is closed."""
         if not self._lines and self.closed is None:
             await self._wake.wait()
+
+    def stall(self) -> None:
+        """Deliver nothing more, and do not end at the deadline, until closed."""
+        self.stalled = True
+        self._wake.set()
 
     def close(self, mode: CloseMode) -> None:
         """Stop the stream (the pump notices on its next turn)."""
@@ -201,6 +208,11 @@ async def pump(
     try:
         while True:
             lines = watcher.drain()
+            if watcher.stalled:
+                if watcher.closed is not None:
+                    return watcher.closed
+                await watcher.wait()
+                continue
             now = loop.time()
             if watcher.bookmarks and now >= next_bookmark and watcher.closed is None:
                 lines.append(watcher.bookmark())

@@ -141,3 +141,43 @@ async def test_counters_track_requests_per_verb_and_resource(
     api.counters.reset()
     assert api.counters.total() == 0
     assert snapshot[("list", "networkpolicies")] == 1
+
+
+async def test_stalled_watches_stay_open_and_deliver_nothing(
+    api: KubeSim, net: client.NetworkingV1Api
+) -> None:
+    """A stalled stream (a half-open connection) delivers no events and does not end at its
+    timeout; once dropped, a watch from the last seen version gets what it missed."""
+    start = str(api.store.resource_version)
+    async with watch.Watch() as w:
+        stream = w.stream(
+            net.list_namespaced_network_policy,
+            "default",
+            resource_version=start,
+            timeout_seconds=1,
+        )
+        seen: list[str] = []
+
+        async def drain() -> None:
+            async for event in stream:
+                seen.append(event["object"].metadata.name)
+
+        task = asyncio.create_task(drain())
+        await wait_for(lambda: api.open_watches == 1)
+        assert api.faults.stall_watches("networkpolicies") == 1
+        api.store.create(network_policy("missed"))
+        done, _ = await asyncio.wait({task}, timeout=1.5)
+        assert not done
+        assert seen == []
+        assert api.faults.drop_watches() == 1
+        await asyncio.wait({task}, timeout=5)
+        assert task.done()
+        assert seen == []
+    async with watch.Watch() as w:
+        again = w.stream(
+            net.list_namespaced_network_policy,
+            "default",
+            resource_version=start,
+            timeout_seconds=1,
+        )
+        assert [e["object"].metadata.name async for e in again] == ["missed"]
