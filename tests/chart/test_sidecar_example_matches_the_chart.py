@@ -29,9 +29,13 @@ def test_the_block_uses_only_vcluster_chart_keys(render: Render) -> None:
 
 
 def test_sidecar_and_deployment_run_the_same_container(render: Render) -> None:
-    """One container definition: the sidecar equals the standalone Deployment's container."""
+    """One container definition: the sidecar equals the standalone Deployment's container,
+    except that the Deployment always elects a leader (its rollouts run two pods at once)."""
     sidecar = the_container(render())
     deployment = the_container(render({"mode": "standalone"}))
+    elected = [a for a in deployment["args"] if a.startswith("--leader-elect")]
+    assert "--leader-elect=true" in elected
+    deployment["args"] = [a for a in deployment["args"] if a not in elected]
     assert sidecar == deployment
 
 

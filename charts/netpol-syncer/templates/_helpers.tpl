@@ -76,12 +76,17 @@ app.kubernetes.io/part-of: {{ include "netpol-syncer.vclusterName" . }}
 {{- end -}}
 {{- end -}}
 
-{{/* "true" when leader election is on (forced, or "auto" with more than one replica), else "". */}}
+{{/* "true" when leader election is on, else "". "auto" turns it on in standalone mode (a
+rolling update runs the new pod beside the old one, and only the lease fences them) and with
+more than one replica; "false" with more than one replica would run unfenced writers. */}}
 {{- define "netpol-syncer.leaderElect" -}}
 {{- $enabled := .Values.leaderElection.enabled -}}
+{{- $replicas := include "netpol-syncer.replicas" . | int -}}
 {{- if kindIs "bool" $enabled -}}
-{{- if $enabled }}true{{ end -}}
-{{- else if gt (include "netpol-syncer.replicas" . | int) 1 -}}
+{{- if $enabled }}true{{ else if gt $replicas 1 -}}
+{{- fail (printf "leaderElection.enabled=false with %d replicas: every replica would write; keep it on (auto) or run one replica" $replicas) -}}
+{{- end -}}
+{{- else if or (eq .Values.mode "standalone") (gt $replicas 1) -}}
 true
 {{- end -}}
 {{- end -}}
