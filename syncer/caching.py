@@ -222,6 +222,8 @@ class Expectations:
         self._ttl = ttl
         # key -> (resourceVersion written, or None for "deleted"; when it was recorded)
         self._pending: dict[ObjectKey, tuple[str | None, float]] = {}
+        # keys a reconcile found pending: their echo must enqueue them again
+        self._waited: set[ObjectKey] = set()
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -248,6 +250,22 @@ class Expectations:
             )
         if met or self._clock.now() - since >= self._ttl:
             del self._pending[key]
+            self._waited.discard(key)
+            return False
+        self._waited.add(key)
+        return True
+
+    def echo(self, key: ObjectKey, version: str | None) -> bool:
+        """Called by the informer's handler for each stored object: True when it is exactly
+        the version this process wrote and no reconcile waited for it. Such an echo needs no
+        reconcile (its content is the write's reply, already recorded as in sync), which
+        spares one per write; anything else is a change to look at."""
+        entry = self._pending.get(key)
+        if entry is None or version is None or entry[0] != version:
+            return False
+        del self._pending[key]
+        if key in self._waited:
+            self._waited.discard(key)
             return False
         return True
 

@@ -306,6 +306,10 @@ class Controller:
         self.queue.add(key)
 
     def _on_host(self, old: caching.Json | None, new: caching.Json | None) -> None:
+        if new is not None and self.reconciler.expectations.echo(
+            caching.key_of(new), caching.version_of(new)
+        ):
+            return  # our own write coming back: already recorded as in sync
         obj = new if new is not None else old or {}
         owner = virtual_key_of(obj, self.target)
         if owner is not None:

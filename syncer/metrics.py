@@ -37,7 +37,7 @@ ReconcileResult = Literal[
     "created", "updated", "deleted", "unchanged", "skipped", "error", "conflict"
 ]
 Cluster = Literal["virtual", "host"]
-WatchRestartReason = Literal["closed", "error", "gone"]
+WatchRestartReason = Literal["closed", "error", "gone", "relist"]
 Verb = Literal["get", "list", "watch", "create", "update", "patch", "delete"]
 DriftKind = Literal["recreated", "reverted"]
 ErrorReason = Literal["PatchFailed", "HostRejected", "HostNameCollision", "Forbidden", "ApiError"]
@@ -142,7 +142,8 @@ class Metrics:
             PREFIX + "watch_restarts_total",
             "Watch streams restarted, by cluster and reason: closed (server ended it, normal), "
             "error (network or API failure, resumed with backoff), gone (410: history "
-            "compacted, forced a full relist).",
+            "compacted, forced a full relist), relist (a new leader listed again to start from "
+            "a current cache).",
             ["cluster", "reason"],
             registry=r,
         )

@@ -246,10 +246,24 @@ class TestExpectations:
 
     def test_an_expectation_is_dropped_after_its_ttl(self) -> None:
         """A watch that never shows the write does not block the key for ever."""
-        store, expectations, clock = self._expectations()
+        _, expectations, clock = self._expectations()
         key = ObjectKey("default", "a")
         expectations.written(key, "5")
         clock.advance(29.0)
         assert expectations.pending(key)
         clock.advance(1.0)
         assert not expectations.pending(key)
+
+    def test_the_echo_of_a_write_needs_no_reconcile_unless_one_waited(self) -> None:
+        """The watch bringing back exactly the written version is no news, unless a reconcile
+        was skipped while waiting for it; any other version always is."""
+        _, expectations, _ = self._expectations()
+        quiet, waited = ObjectKey("default", "a"), ObjectKey("default", "b")
+        expectations.written(quiet, "5")
+        expectations.written(waited, "6")
+        assert expectations.pending(waited)
+        assert not expectations.echo(quiet, "4")
+        assert expectations.echo(quiet, "5")
+        assert not expectations.echo(waited, "6")
+        assert len(expectations) == 0
+        assert not expectations.echo(quiet, "5")
