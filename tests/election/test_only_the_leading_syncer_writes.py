@@ -101,7 +101,8 @@ async def test_only_the_leader_writes_and_the_standby_is_ready(
     for i in range(20):
         virtual.store.create(network_policy(f"p{i}", namespace="default"))
     await wait_for(lambda: len(_host_names(host)) == 20, timeout=10)
-    assert leader.writes() == 20
+    # A write is counted once its reply is in, which may come after the host shows it.
+    await wait_for(lambda: leader.writes() == 20, timeout=5)
     assert standby.writes() == 0
     assert standby.syncer.controller is not None
     await wait_for(lambda: len(standby.syncer.controller.virtual) == 20, timeout=5)
