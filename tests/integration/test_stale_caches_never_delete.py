@@ -76,6 +76,25 @@ async def test_a_resync_keeps_copies_of_policies_the_cache_never_saw(clusters: C
         watchdog.assert_clean()
 
 
+async def test_a_failed_confirmation_keeps_the_copies(clusters: Clusters) -> None:
+    """When the virtual API cannot answer (an outage), a copy that looks orphaned in a stale
+    cache is kept: no answer is no proof."""
+    watchdog = DeleteWatchdog(clusters)
+    async with clusters.run(resync_period=0.2) as run:
+        await run.wait_ready()
+        _stall_virtual_watch(clusters)
+        for name in LATE:
+            _copy_made_elsewhere(clusters, name)
+        controller = run.syncer.controller
+        assert controller is not None
+        await wait_for(lambda: len(controller.host) == len(LATE))
+        async with clusters.virtual.outage():
+            await asyncio.sleep(1.0)
+        assert len(host_copies(clusters.host)) == len(LATE)
+        assert writes(clusters.host, "delete") == 0
+        watchdog.assert_clean()
+
+
 @contextlib.asynccontextmanager
 async def _held_lease(clusters: Clusters) -> AsyncIterator[asyncio.Event]:
     """A lease held and renewed by another replica until the yielded event is set."""
