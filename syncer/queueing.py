@@ -15,12 +15,19 @@ The contract is client-go's workqueue, because a level-triggered controller need
   processed once more: the event that arrived mid-reconcile is not lost.
 - Delayed adds collapse: of several pending delayed adds of a key the earliest wins, and an
   immediate add supersedes them (client-go keeps both and may process the key twice).
+- A server's pushback holds the key: after ``add_rate_limited(key, at_least=N)`` (a 429 or 503
+  with ``Retry-After: N``) no add hands the key out before those N seconds are over; an add
+  meanwhile (a new event, a resync) makes it due exactly then. client-go's delaying queue lets
+  any ``Add`` through at once, which retries a throttled request immediately. Our own backoff
+  is not a hold: a new change is new information and may well fix the failure, so it goes at
+  once, as in client-go.
 - Shutdown stops intake and hand-out; ``drain`` then waits for the keys being processed.
   Unlike client-go, keys still queued are not handed out after shutdown: on SIGTERM the next
   leader (or the next start) lists everything anyway, and 10,000 queued keys would not fit in
   a termination grace period.
 
-Costs: ``add``, ``get`` and ``done`` are O(1); ``add_after`` is O(log n) (one loop timer).
+Costs: ``add``, ``get`` and ``done`` are O(1); ``add_after`` is O(log n) (one loop timer), and
+so is an ``add`` of a held key.
 """
 
 from __future__ import annotations
@@ -129,6 +136,10 @@ class WorkQueue(Generic[K]):
         # Pending delayed adds, one per key (the earliest). Disjoint from _dirty: a due key makes
         # a later delayed add pointless, so adds cancel them.
         self._waiting: dict[K, _Delayed] = {}
+        # Keys the server asked us to leave alone (Retry-After): key -> when it may be handed out
+        # again. A held key is never dirty and always has a delayed add due no earlier than its
+        # hold, so its entry ends when that add fires (or on forget, clear, shutdown).
+        self._held: dict[K, float] = {}
         # Workers blocked in get(), woken one per key made ready, all at shutdown.
         self._getters: collections.deque[asyncio.Future[None]] = collections.deque()
         # Set whenever _processing is empty; drain() waits for it.
@@ -142,9 +153,15 @@ class WorkQueue(Generic[K]):
     def add(self, key: K) -> None:
         """Make ``key`` due now. No-op if it is already due, or after shutdown.
 
-        If ``key`` is being processed, it is handed out again once its worker is done.
+        If ``key`` is being processed, it is handed out again once its worker is done. If the
+        server asked to hold it (``add_rate_limited(at_least=...)``), it is due when the hold
+        ends instead.
         """
         if self._shutting_down:
+            return
+        held = self._held.get(key)
+        if held is not None:
+            self._schedule(key, held)
             return
         delayed = self._waiting.pop(key, None)
         if delayed is not None and delayed.timer is not None:
@@ -161,7 +178,8 @@ class WorkQueue(Generic[K]):
         """Make ``key`` due in ``delay`` seconds (now if ``delay <= 0``).
 
         Collapses: if the key is already due, or a delayed add of it is due sooner, this is a
-        no-op; otherwise it replaces a later pending delayed add of the key.
+        no-op; otherwise it replaces a later pending delayed add of the key. A held key is not
+        due before its hold ends.
         """
         if self._shutting_down:
             return
@@ -170,37 +188,54 @@ class WorkQueue(Generic[K]):
             return
         if key in self._dirty:
             return
-        ready_at = self._clock.now() + delay
-        pending = self._waiting.get(key)
-        if pending is not None:
-            if pending.ready_at <= ready_at:
-                return
-            if pending.timer is not None:
-                pending.timer.cancel()
-        delayed = _Delayed(ready_at)
-        delayed.timer = self._clock.call_at(ready_at, lambda: self._fire(key, delayed))
-        self._waiting[key] = delayed
+        self._schedule(key, self._clock.now() + delay)
 
     def add_rate_limited(self, key: K, *, at_least: float = 0.0) -> None:
         """Retry ``key`` after the limiter's delay, counting one more failure of it.
 
         Pass a server's ``Retry-After`` as ``at_least``: the delay is then
         ``max(at_least, limiter.when(key))``, so the server's pushback is honoured and the
-        key's backoff still grows. No-op after shutdown.
+        key's backoff still grows; and the key is held for ``at_least`` seconds: no add, not
+        even one that arrived while the key was being processed, hands it out sooner. No-op
+        after shutdown.
         """
         if self._shutting_down:
             return
         delay = max(at_least, self._limiter.when(key))
         self._metrics.retried()
-        self.add_after(key, delay)
+        now = self._clock.now()
+        if at_least > 0:
+            self._hold(key, now + at_least)
+        if key not in self._dirty:
+            self._schedule(key, now + delay)
 
     def forget(self, key: K) -> None:
-        """Clear ``key``'s failure history: on success, or when giving up on it.
+        """Clear ``key``'s failure history and hold: on success, or when giving up on it.
 
         It does not remove the key from the queue. Forgetting a key whose failures keep
         recurring makes it retry fast forever; give up only together with an event and metric.
         """
         self._limiter.forget(key)
+        self._held.pop(key, None)
+
+    def clear(self) -> None:
+        """Drop every key not being processed, with its delayed add, hold and failure history.
+
+        For a replica that stops leading: whoever leads next enqueues every key from its caches,
+        and a standby must not keep (and grow) state for keys it will never process. Keys being
+        processed stay claimed until done, but are not handed out again.
+        """
+        keys = self._dirty.keys() | self._waiting.keys() | self._held.keys()
+        for delayed in self._waiting.values():
+            if delayed.timer is not None:
+                delayed.timer.cancel()
+        self._waiting.clear()
+        self._held.clear()
+        self._dirty.clear()
+        self._ready.clear()
+        self._metrics.depth(0)
+        for key in keys:
+            self._limiter.forget(key)
 
     def num_requeues(self, key: K) -> int:
         """Failures of ``key`` recorded since it was last forgotten."""
@@ -260,6 +295,7 @@ class WorkQueue(Generic[K]):
             if delayed.timer is not None:
                 delayed.timer.cancel()
         self._waiting.clear()
+        self._held.clear()
         while self._getters:
             getter = self._getters.popleft()
             if not getter.done():
@@ -295,6 +331,15 @@ class WorkQueue(Generic[K]):
         """Keys with a pending delayed add."""
         return len(self._waiting)
 
+    @property
+    def tracked(self) -> int:
+        """Distinct keys the queue keeps any state for: due, processing, delayed or held.
+
+        Bounded by the keys that changed since they were last processed; a replica that does
+        not process keys should keep it at zero (see ``clear``).
+        """
+        return len(self._dirty.keys() | self._processing | self._waiting.keys() | self._held.keys())
+
     # -- internals --------------------------------------------------------------------------------
 
     def _push(self, key: K) -> None:
@@ -309,9 +354,43 @@ class WorkQueue(Generic[K]):
                 getter.set_result(None)
                 return
 
+    def _schedule(self, key: K, ready_at: float) -> None:
+        """Make ``key`` due at ``ready_at`` (not before its hold), unless a delayed add of it is
+        already due sooner (and not before the hold). The key must not be dirty."""
+        ready_at = max(ready_at, self._held.get(key, ready_at))
+        pending = self._waiting.get(key)
+        if pending is not None:
+            if pending.ready_at <= ready_at:
+                return
+            if pending.timer is not None:
+                pending.timer.cancel()
+        delayed = _Delayed(ready_at)
+        delayed.timer = self._clock.call_at(ready_at, lambda: self._fire(key, delayed))
+        self._waiting[key] = delayed
+
+    def _hold(self, key: K, until: float) -> None:
+        """Hold ``key`` until ``until`` (a longer hold stays): move a delayed add due sooner, and
+        an add that arrived while the key was processed, to the end of the hold."""
+        until = max(until, self._held.get(key, until))
+        self._held[key] = until
+        pending = self._waiting.get(key)
+        if pending is not None and pending.ready_at < until:
+            if pending.timer is not None:
+                pending.timer.cancel()
+            del self._waiting[key]
+            self._schedule(key, until)
+        if key in self._dirty:
+            del self._dirty[key]
+            if key not in self._processing:  # only when holding a key the caller did not claim
+                self._ready.remove(key)
+                self._metrics.depth(len(self._ready))
+            self._schedule(key, until)
+
     def _fire(self, key: K, delayed: _Delayed) -> None:
         if self._waiting.get(key) is delayed:  # else superseded: its timer was cancelled too
             del self._waiting[key]
+            # A delayed add never fires before the key's hold ends: the hold is over.
+            self._held.pop(key, None)
             self.add(key)
 
 

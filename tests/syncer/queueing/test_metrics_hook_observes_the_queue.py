@@ -88,11 +88,14 @@ async def test_time_in_queue_is_measured_from_becoming_due(
 async def test_retries_are_counted(
     observed: queueing.WorkQueue[str], metrics: RecordingMetrics, clock: clocks.FakeClock
 ) -> None:
-    """Each rate-limited re-add counts one retry; the delayed key then counts as an add."""
+    """Each rate-limited re-add counts one retry; the delayed key then counts as an add (once,
+    when the server's Retry-After of 5 s is over)."""
     observed.add_rate_limited("a")
     observed.add_rate_limited("a", at_least=5.0)
     assert (metrics.retries, metrics.adds) == (2, 0)
-    clock.advance(1.0)
+    clock.advance(4.999)
+    assert metrics.adds == 0
+    clock.advance(0.001)
     assert (metrics.adds, metrics.depths) == (1, [1])
 
 

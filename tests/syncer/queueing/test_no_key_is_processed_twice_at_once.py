@@ -1,6 +1,7 @@
-"""Property: under any schedule of adds, delayed adds, claims, completions, cancellations and
-time steps, no key is held by two workers at once, every hand-out answers an add, and every add
-is eventually answered."""
+"""Property: under any schedule of adds, delayed adds, retries (with and without Retry-After),
+claims, completions, cancellations and time steps, no key is held by two workers at once, no key
+is handed out before a Retry-After given for it is over, every hand-out answers an add, and every
+add is eventually answered."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ class Model:
     holders: dict[str, int] = dataclasses.field(default_factory=dict)
     needs: dict[str, bool] = dataclasses.field(default_factory=lambda: dict.fromkeys(KEYS, False))
     violations: list[str] = dataclasses.field(default_factory=list)
+    held_until: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -49,8 +51,12 @@ class Worker:
     release: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
     readd: bool = False
 
-    async def claim_once(self, queue: queueing.WorkQueue[str], model: Model) -> None:
+    async def claim_once(
+        self, queue: queueing.WorkQueue[str], model: Model, clock: clocks.FakeClock
+    ) -> None:
         async with queue.get() as key:
+            if clock.now() < model.held_until.get(key, 0.0):
+                model.violations.append(f"{key} handed out before its Retry-After")
             if key in model.holders:
                 model.violations.append(f"{key} held by {model.holders[key]} and {self.number}")
             if not model.needs[key]:
@@ -87,11 +93,14 @@ async def run_schedule(ops: list[Op]) -> Model:
             queue.add_after(key, seconds)
             model.needs[key] = True
         elif action == "retry":
-            queue.add_rate_limited(key)
+            queue.add_rate_limited(key, at_least=seconds)
             model.needs[key] = True
+            if seconds > 0:
+                until = max(model.held_until.get(key, 0.0), clock.now() + seconds)
+                model.held_until[key] = until
         elif action == "start" and idle(worker):
             workers[n] = worker = Worker(n)
-            worker.task = asyncio.create_task(worker.claim_once(queue, model))
+            worker.task = asyncio.create_task(worker.claim_once(queue, model, clock))
         elif action in ("finish", "readd"):
             worker.readd = action == "readd"
             worker.release.set()
@@ -113,7 +122,7 @@ async def run_schedule(ops: list[Op]) -> Model:
 
     async def drain_forever(drainer: Worker) -> None:
         while True:
-            await drainer.claim_once(queue, model)
+            await drainer.claim_once(queue, model, clock)
 
     tasks = [asyncio.create_task(drain_forever(d)) for d in drainers]
     await clock.run_for(10.0)
