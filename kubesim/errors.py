@@ -306,6 +306,12 @@ def too_large_resource_version(requested: int, current: int) -> ApiError:
     return ApiError(504, "Timeout", message, details)
 
 
+def request_entity_too_large(limit: int) -> ApiError:
+    """413 for a request body over the server's limit, worded like
+    ``apierrors.NewRequestEntityTooLargeError`` (kube-apiserver's ``limitedReadBody``)."""
+    return ApiError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {limit}")
+
+
 def internal(message: str) -> ApiError:
     """500 ``InternalError`` worded like ``apierrors.NewInternalError``."""
     details = {"causes": [{"message": message}]}

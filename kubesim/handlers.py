@@ -82,6 +82,10 @@ class Api:
             response = await self._serve(request, info)
         except errors.ApiError as exc:
             response = wire.error_response(exc)
+        except web.HTTPRequestEntityTooLarge:
+            # aiohttp refuses to read a body over ``client_max_size``; answer as upstream does.
+            limit = request.client_max_size
+            response = wire.error_response(errors.request_entity_too_large(limit))
         except Exception as exc:
             # A kubesim bug must still look like an API server failure to the client (and be
             # visible in the test log), not like a dropped connection.

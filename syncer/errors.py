@@ -93,6 +93,11 @@ class Gone(ApiError):
     """410: the watch resourceVersion is too old; the informer must list again."""
 
 
+class RequestEntityTooLarge(ApiError):
+    """413: the request body is over the server's limit (3 MiB on kube-apiserver). Permanent:
+    the same object is just as large next time; it needs a smaller policy."""
+
+
 class Invalid(ApiError):
     """422: the server rejected the object (validation)."""
 
@@ -120,6 +125,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     404: NotFound,
     409: Conflict,
     410: Gone,
+    413: RequestEntityTooLarge,
     422: Invalid,
     429: TooManyRequests,
 }
