@@ -59,9 +59,10 @@ class ControllerSettings:
     """Seconds between re-enqueues of every key (no API calls). Repairs anything an event
     missed and retries keys given up on; ten minutes keeps idle CPU negligible at 10k keys."""
 
-    max_retries: int = 15
+    max_retries: int = 100
     """Temporary failures of one key before giving up until the next change or resync; with
-    the default backoff (50 ms doubling to 60 s) that is about eight minutes of retries."""
+    the default backoff (50 ms doubling to 5 s) that is about eight minutes of retries, so an
+    outage of minutes gives up on nothing and is recovered from within seconds."""
 
     stall_after: float = 900.0
     """An informer with no list, event, bookmark or attempt for this long fails /healthz.
