@@ -117,8 +117,9 @@ class Controller:
             indexers={OWNER_INDEX: self._owners},
             digests=True,
         )
+        self._limiter = ratelimiting.controller_limiter(clock=self._clock)
         self.queue: queueing.WorkQueue[ObjectKey] = queueing.WorkQueue(
-            limiter=ratelimiting.controller_limiter(clock=self._clock),
+            limiter=self._limiter,
             clock=self._clock,
             metrics=metrics,
         )
@@ -158,7 +159,9 @@ class Controller:
             host=lambda: len(self.host),
             synced=lambda: len(self.reconciler.in_sync),
         )
-        # Virtual key -> when its oldest unprocessed change arrived (sync latency).
+        # Virtual key -> when its oldest unprocessed change arrived (sync latency). Like the
+        # queue, only filled while this replica leads or is about to (see _standby), and emptied
+        # as keys are processed and when leadership is lost: bounded by the keys pending work.
         self._changed_at: dict[ObjectKey, float] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._workers: list[asyncio.Task[Any]] = []
@@ -207,6 +210,7 @@ class Controller:
         if not current.done():
             current.cancel()
             self._raise_if_crashed()
+            self._forget_pending()
             return
         self._raise_if_crashed()
         log.info(
@@ -236,6 +240,14 @@ class Controller:
             await asyncio.gather(*self._workers, return_exceptions=True)
         await self._cancel(self._workers)
         self._workers = []
+        self._forget_pending()
+
+    def _forget_pending(self) -> None:
+        """On losing the lease: a standby keeps no per-key state, since whoever leads next
+        enqueues every key from its caches anyway."""
+        if not self.queue.shutting_down:
+            self.queue.clear()
+            self._changed_at.clear()
 
     async def _follow_leadership(self) -> None:
         """Note when each term begins (the moment the caches must be proven current after)."""
@@ -278,6 +290,18 @@ class Controller:
         }
         return all(detail.values()), detail
 
+    def per_key_state(self) -> dict[str, int]:
+        """How many keys each per-key map holds: the queue (due, delayed, held, processing),
+        the rate limiter's failure histories, the change times and the writes awaiting their
+        watch event. All are bounded by the keys that still need work, and zero on a standby;
+        for tests and debugging."""
+        return {
+            "queue": self.queue.tracked,
+            "failures": self._limiter.tracked,
+            "changed_at": len(self._changed_at),
+            "expectations": len(self.reconciler.expectations),
+        }
+
     def health(self) -> tuple[bool, dict[str, Any]]:
         """Healthy while every informer made progress (list, event, bookmark or attempt)
         within ``stall_after``: its task is alive and not stuck on a silent connection."""
@@ -301,7 +325,15 @@ class Controller:
         owner = virtual_key_of(obj, self.target)
         return [] if owner is None else [f"{owner.namespace}/{owner.name}"]
 
+    def _standby(self) -> bool:
+        """Neither leading nor running workers: nothing would process a key, and on winning
+        the lease every key is enqueued from the caches, so handlers record nothing. Without
+        this a standby's queue grows with every policy name it ever sees."""
+        return not self._workers and not self._leadership.may_write()
+
     def _on_virtual(self, old: caching.Json | None, new: caching.Json | None) -> None:
+        if self._standby():
+            return
         key = caching.key_of(new if new is not None else old or {})
         self._changed_at.setdefault(key, self._clock.now())
         self.queue.add(key)
@@ -311,6 +343,8 @@ class Controller:
             caching.key_of(new), caching.version_of(new)
         ):
             return  # our own write coming back: already recorded as in sync
+        if self._standby():
+            return
         obj = new if new is not None else old or {}
         owner = virtual_key_of(obj, self.target)
         if owner is not None:

@@ -203,11 +203,9 @@ class WorkQueue(Generic[K]):
             return
         delay = max(at_least, self._limiter.when(key))
         self._metrics.retried()
-        now = self._clock.now()
         if at_least > 0:
-            self._hold(key, now + at_least)
-        if key not in self._dirty:
-            self._schedule(key, now + delay)
+            self._hold(key, self._clock.now() + at_least)
+        self.add_after(key, delay)
 
     def forget(self, key: K) -> None:
         """Clear ``key``'s failure history and hold: on success, or when giving up on it.

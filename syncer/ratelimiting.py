@@ -34,6 +34,10 @@ class RateLimiter(Protocol):
     def num_requeues(self, key: Hashable) -> int:
         """How many failures of ``key`` were recorded since it was last forgotten."""
 
+    @property
+    def tracked(self) -> int:
+        """Keys with a failure history kept (memory that ``forget`` releases)."""
+
 
 def at_least(limiter: RateLimiter, key: Hashable, retry_after: float | None) -> float:
     """The delay honouring a server's ``Retry-After`` while still counting the failure."""
@@ -149,6 +153,11 @@ class ItemExponentialLimiter:
         """Failures of ``key`` since it was last forgotten."""
         return self._failures.get(key, 0)
 
+    @property
+    def tracked(self) -> int:
+        """Keys with a failure count."""
+        return len(self._failures)
+
 
 class TokenBucketLimiter:
     """An overall token bucket shared by all keys: ``burst`` tokens, refilled at ``qps``.
@@ -179,6 +188,11 @@ class TokenBucketLimiter:
         """No-op: the bucket has no per-key state."""
 
     def num_requeues(self, key: Hashable) -> int:
+        """Always 0: the bucket has no per-key state."""
+        return 0
+
+    @property
+    def tracked(self) -> int:
         """Always 0: the bucket has no per-key state."""
         return 0
 
@@ -218,6 +232,11 @@ class MaxOfLimiter:
     def num_requeues(self, key: Hashable) -> int:
         """The highest count any limiter keeps for ``key``."""
         return max(limiter.num_requeues(key) for limiter in self.limiters)
+
+    @property
+    def tracked(self) -> int:
+        """The most keys any limiter keeps a history for."""
+        return max(limiter.tracked for limiter in self.limiters)
 
 
 def controller_limiter(
