@@ -6,12 +6,19 @@ and parsed with :mod:`json`: the generated model classes cost more CPU than the 
 translation, and the core works on dicts anyway. Every request goes through :meth:`KubeApi._call`,
 which applies the client-side rate limit, the timeout, the metrics observer and the mapping of
 failures to :mod:`syncer.errors`.
+
+A kubeconfig file can be missing at start (vCluster writes its Secret only once its controllers
+run) and can be replaced while the syncer runs (the Secret is rotated): :func:`load_configuration`
+raises :class:`KubeconfigError` for the first, and :meth:`KubeApi.reconnect` swaps the
+underlying client in place for the second, so every holder of the :class:`KubeApi` (informer,
+reconciler, event recorder, elector) uses the new credentials from its next request on.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import time
 import urllib.parse
 import urllib.request
@@ -92,6 +99,52 @@ Throttle = Callable[[], Awaitable[None]]
 """Awaited before every request; sleeps as long as the client-side rate limit demands."""
 
 
+class KubeconfigError(Exception):
+    """A kubeconfig that cannot be used (yet): missing, unreadable or invalid."""
+
+
+async def load_configuration(
+    kubeconfig: str | Mapping[str, Any] | None, *, context: str | None = None
+) -> k8s.Configuration:
+    """Client configuration from a kubeconfig path, a kubeconfig dict, or (``None``) the pod's
+    service account. Raises :class:`KubeconfigError` naming the problem."""
+    configuration = k8s.Configuration()
+    source = "in-cluster service account" if kubeconfig is None else "kubeconfig"
+    try:
+        if kubeconfig is None:
+            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        elif isinstance(kubeconfig, str):
+            source = kubeconfig
+            if _missing(kubeconfig):
+                raise KubeconfigError(f"{kubeconfig}: no such file (yet)")
+            await k8s_config.load_kube_config(
+                config_file=kubeconfig,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        else:
+            await k8s_config.load_kube_config_from_dict(
+                dict(kubeconfig), context=context, client_configuration=configuration
+            )
+    except KubeconfigError:
+        raise
+    except Exception as exc:  # the loaders raise ConfigException, OSError, YAML and key errors
+        raise KubeconfigError(f"{source}: {type(exc).__name__}: {exc}") from exc
+    return configuration
+
+
+def _missing(path: str) -> bool:
+    """One stat of a local file (the loader then reads it synchronously too)."""
+    return not os.path.isfile(path)
+
+
+async def _api_client(configuration: k8s.Configuration) -> k8s.ApiClient:
+    api_client = k8s.ApiClient(configuration)
+    await read_environment_once(api_client, configuration)
+    return api_client
+
+
 class KubeApi:
     """A connection to one cluster (``virtual`` or ``host``), used by informers and writers."""
 
@@ -122,25 +175,11 @@ class KubeApi:
         context: str | None = None,
     ) -> KubeApi:
         """Client from a kubeconfig path, a kubeconfig dict, or (``None``) the pod's service
-        account. Connection pool size follows kubernetes-asyncio's default (100)."""
-        configuration = k8s.Configuration()
-        if kubeconfig is None:
-            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        elif isinstance(kubeconfig, str):
-            await k8s_config.load_kube_config(
-                config_file=kubeconfig,
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-        else:
-            await k8s_config.load_kube_config_from_dict(
-                dict(kubeconfig), context=context, client_configuration=configuration
-            )
-        api_client = k8s.ApiClient(configuration)
-        await read_environment_once(api_client, configuration)
+        account (:class:`KubeconfigError` if it cannot be used). Connection pool size follows
+        kubernetes-asyncio's default (100)."""
+        configuration = await load_configuration(kubeconfig, context=context)
         return cls(
-            api_client,
+            await _api_client(configuration),
             cluster=cluster,
             timeout=request_timeout,
             throttle=throttle,
@@ -149,6 +188,24 @@ class KubeApi:
 
     async def close(self) -> None:
         await self._api.close()
+
+    @property
+    def server(self) -> str:
+        """The API server's base URL."""
+        return str(self._api.configuration.host)
+
+    async def reconnect(
+        self, kubeconfig: str | Mapping[str, Any] | None, *, context: str | None = None
+    ) -> bool:
+        """Use a new kubeconfig from the next request on; returns whether the server changed.
+
+        Raises :class:`KubeconfigError` (the current client stays) if it cannot be used. The
+        old client is closed, so requests and watches still on it fail and are retried.
+        """
+        configuration = await load_configuration(kubeconfig, context=context)
+        old, self._api = self._api, await _api_client(configuration)
+        await old.close()
+        return str(old.configuration.host) != str(configuration.host)
 
     async def __aenter__(self) -> KubeApi:
         return self
@@ -319,17 +376,18 @@ class KubeApi:
         # its model serializer (a recursive walk costing more than the HTTP request itself);
         # the bodies here are plain JSON already, so requests go straight to its REST client,
         # with its authentication (token refresh included) and connection settings.
+        api = self._api  # one client per request, even if reconnect() swaps it meanwhile
         headers = {
-            **self._api.default_headers,
+            **api.default_headers,
             "Accept": "application/json",
             "Content-Type": content_type,
         }
         query_params = list(query or [])
-        await self._api.update_params_for_auth(headers, query_params, ["BearerToken"])
+        await api.update_params_for_auth(headers, query_params, ["BearerToken"])
         try:
-            response: aiohttp.ClientResponse = await self._api.rest_client.request(
+            response: aiohttp.ClientResponse = await api.rest_client.request(
                 method,
-                f"{self._api.configuration.host}{path}",
+                f"{api.configuration.host}{path}",
                 query_params=cast(Any, query_params),  # urlencoded; repeated keys need pairs
                 headers=headers,
                 body=body,

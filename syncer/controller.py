@@ -15,6 +15,11 @@ Data flows one way (SPEC §2): virtual watch -> cache -> queue -> reconcile -> h
   failure, or a temporary one that keeps failing, is given up for this object version with a
   Warning event on the virtual object and a metric. Periodic resync gives every key another
   chance without any API call.
+- Every long-running task (informers, event recorder, resync, workers) runs under a
+  :class:`supervising.Supervisor`: a crash is logged, counted and restarted with backoff; one
+  that keeps crashing ends :meth:`Controller.run` with :class:`supervising.TaskFailed`.
+- A worker told "not the leader" puts its key back and pauses: while leadership is being lost
+  (the elector signals the loss at the renew deadline) keys are not spun through at full speed.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from syncer import (
     ratelimiting,
     reconciling,
     recording,
+    supervising,
 )
 from syncer.clock import Clock, LoopClock
 from syncer.watching import Informer, WatchMetrics
@@ -47,6 +53,10 @@ HOST_NAME_INDEX = "host-name"
 """Virtual store: host name -> virtual keys translating to it (collisions)."""
 OWNER_INDEX = "owner"
 """Host store: ``namespace/name`` of the virtual object a host copy belongs to."""
+NOT_LEADER_PAUSE = 0.5
+"""Seconds a worker waits after a reconcile refused for want of leadership: bounds the skipped
+reconciles to a few per second in the moment between losing the right to write and the
+workers being stopped."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,8 +78,20 @@ class ControllerSettings:
     """An informer with no list, event, bookmark or attempt for this long fails /healthz.
     Watches end every 5-10 minutes by themselves, so silence beyond that means a hung task."""
 
+    fail_after: float = 120.0
+    """An informer that completed its initial list and then fails every attempt for this long
+    fails /healthz (e.g. 401 after a credential rotation: a restart reads fresh credentials).
+    Longer than an API server's usual restart; before the first list a failure is a wait
+    (/readyz), never a reason to restart."""
 
-class ControllerMetrics(WatchMetrics, queueing.QueueMetrics, recording.EventMetrics, Protocol):
+
+class ControllerMetrics(
+    WatchMetrics,
+    queueing.QueueMetrics,
+    recording.EventMetrics,
+    supervising.TaskMetrics,
+    Protocol,
+):
     def observe_reconcile(self, result: str, seconds: float) -> None: ...
 
     def observe_sync_latency(self, seconds: float) -> None: ...
@@ -102,12 +124,14 @@ class Controller:
         clock: Clock | None = None,
         leadership: electing.Leadership | None = None,
         recorder: recording.EventRecorder | None = None,
+        supervisor: supervising.Supervisor | None = None,
     ) -> None:
         self.target = target
         self.settings = settings or ControllerSettings()
         self._clock = clock or LoopClock()
         self._metrics = metrics
         self._leadership: electing.Leadership = leadership or electing.AlwaysLeader()
+        self.supervisor = supervisor or supervising.Supervisor(metrics=metrics, clock=self._clock)
         self.virtual = caching.Store(
             strip=caching.strip_virtual,
             indexers={HOST_NAME_INDEX: self._host_names},
@@ -179,16 +203,24 @@ class Controller:
         ready and takes over without listing); workers run only after both initial lists and
         only while this replica leads.
         """
+        spawn = self.supervisor.spawn
         self._tasks = [
-            asyncio.create_task(self._follow_leadership(), name="leadership"),
-            asyncio.create_task(self.virtual_informer.run(), name="informer-virtual"),
-            asyncio.create_task(self.host_informer.run(), name="informer-host"),
-            asyncio.create_task(self.recorder.run(), name="event-recorder"),
+            spawn("leadership", self._follow_leadership),
+            spawn("informer-virtual", self.virtual_informer.run),
+            spawn("informer-host", self.host_informer.run),
+            spawn("event-recorder", self.recorder.run),
         ]
         try:
-            await self.virtual_informer.synced.wait()
-            await self.host_informer.synced.wait()
-            self._tasks.append(asyncio.create_task(self._resync(), name="resync"))
+            synced = asyncio.gather(
+                self.virtual_informer.synced.wait(), self.host_informer.synced.wait()
+            )
+            await asyncio.wait([synced, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
+            if not synced.done():
+                synced.cancel()
+            self._raise_if_crashed()
+            if self.queue.shutting_down:
+                return
+            self._tasks.append(spawn("resync", self._resync))
             while not self.queue.shutting_down:
                 await self._lead()
         finally:
@@ -221,7 +253,7 @@ class Controller:
         )
         self._enqueue_all()
         self._workers = [
-            asyncio.create_task(self._work(), name=f"worker-{i}")
+            self.supervisor.spawn(f"worker-{i}", self._work, label="worker")
             for i in range(self.settings.workers)
         ]
         self.started.set()
@@ -269,8 +301,9 @@ class Controller:
         await asyncio.gather(*(informer.wait_current(since) for informer in stale))
 
     def _raise_if_crashed(self) -> None:
-        """Informers, recorder and resync run forever; one that returned has crashed."""
-        for task in self._tasks:
+        """Informers, recorder and resync run forever and workers until shutdown; a task that
+        ended with an error was given up by its supervisor."""
+        for task in self._tasks + self._workers:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise RuntimeError(f"{task.get_name()} stopped") from task.exception()
 
@@ -280,15 +313,41 @@ class Controller:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.queue.drain(), grace)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.recorder.flush(), 1.0)
+            await asyncio.wait_for(self.recorder.flush(), 0.5)
         await self._cancel(self._tasks + self._workers)
 
+    def reconnected(self, cluster: str, *, relist: bool) -> None:
+        """The API client of ``cluster`` now talks with new credentials (or to a new server,
+        then ``relist``): start its informer over at once, resuming from its resourceVersion
+        or listing again."""
+        informer = self.virtual_informer if cluster == "virtual" else self.host_informer
+        if relist:
+            informer.resource_version = None
+        self.supervisor.restart(f"informer-{cluster}")
+
+    def waits(self) -> dict[str, str | None]:
+        """What the controller waits for before both caches are complete (``<cluster>-api``:
+        an answer, ``<cluster>-rbac``: permission), each with the last error, or None."""
+        found: dict[str, str | None] = {}
+        for informer in (self.virtual_informer, self.host_informer):
+            api, rbac = f"{informer.cluster}-api", f"{informer.cluster}-rbac"
+            found[api] = found[rbac] = None
+            if informer.synced.is_set():
+                continue
+            error = informer.last_error
+            if isinstance(error, errors.Forbidden):
+                found[rbac] = str(error)
+            else:
+                found[api] = "initial list not done yet" if error is None else str(error)
+        return found
+
     def ready(self) -> tuple[bool, dict[str, Any]]:
-        detail = {
-            "virtual-informer": self.virtual_informer.synced.is_set(),
-            "host-informer": self.host_informer.synced.is_set(),
-        }
-        return all(detail.values()), detail
+        """Ready once both informers finished their initial list; the detail names what is
+        still awaited (see :meth:`waits`)."""
+        detail: dict[str, Any] = {}
+        for what, why in self.waits().items():
+            detail[what] = {"ok": True} if why is None else {"ok": False, "waiting": why}
+        return all(d["ok"] for d in detail.values()), detail
 
     def per_key_state(self) -> dict[str, int]:
         """How many keys each per-key map holds: the queue (due, delayed, held, processing),
@@ -304,15 +363,24 @@ class Controller:
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         """Healthy while every informer made progress (list, event, bookmark or attempt)
-        within ``stall_after``: its task is alive and not stuck on a silent connection."""
+        within ``stall_after`` (its task is alive and not stuck on a silent connection), no
+        informer that had listed fails for longer than ``fail_after``, and no task was given
+        up."""
         now = self._clock.now()
-        detail: dict[str, Any] = {}
+        detail: dict[str, Any] = {"tasks": self.supervisor.health()}
         for informer in (self.virtual_informer, self.host_informer):
             idle = now - informer.last_activity
-            detail[f"{informer.cluster}-informer"] = {
+            check: dict[str, Any] = {
                 "ok": idle <= self.settings.stall_after,
                 "idle_seconds": round(idle, 1),
             }
+            if informer.failing_since is not None and informer.synced.is_set():
+                failing = now - informer.failing_since
+                check["failing_seconds"] = round(failing, 1)
+                check["error"] = str(informer.last_error)
+                if failing > self.settings.fail_after:
+                    check["ok"] = False
+            detail[f"{informer.cluster}-informer"] = check
         return all(d["ok"] for d in detail.values()), detail
 
     # -- handlers (never fail, never block) ---------------------------------------------------
@@ -359,20 +427,25 @@ class Controller:
         while True:
             try:
                 async with self.queue.get() as key:
-                    await self._process(key)
+                    refused = await self._process(key)
             except queueing.QueueShutDown:
                 return
+            if refused:
+                await self._clock.sleep(NOT_LEADER_PAUSE)
             # A reconcile that needs no API call never suspends: without this a resync of
             # 10,000 keys would hold the loop (probes, watches) for seconds.
             await asyncio.sleep(0)
 
-    async def _process(self, key: ObjectKey) -> None:
+    async def _process(self, key: ObjectKey) -> bool:
+        """Reconcile ``key`` and decide its retry; True when refused for want of leadership."""
         started = self._clock.now()
         result = "error"
+        refused = False
         try:
             outcome = await self.reconciler.reconcile(key)
         except errors.NotLeader:
             result = "skipped"
+            refused = True
             self.queue.add(key)  # the next leader (maybe us again) reconciles it
         except errors.Conflict as exc:
             result = "conflict"
@@ -400,6 +473,7 @@ class Controller:
             # the watch delivers the DELETED: _on_host enqueues them then.
         finally:
             self._metrics.observe_reconcile(result, self._clock.now() - started)
+        return refused
 
     def _retry(self, key: ObjectKey, exc: errors.TemporaryError) -> None:
         if self.queue.num_requeues(key) >= self.settings.max_retries:

@@ -12,12 +12,16 @@ Only the leader writes. The safety argument, with client-go's defaults (15 s / 1
 
 On shutdown the leader releases the lease (empty holder), so a standby takes over at its next
 attempt instead of waiting out the lease.
+
+Any error of an attempt, expected (API, timeout) or not (a credential loader failing while it
+re-reads the token file), is a failed attempt: the elector never ends on its own. An unexpected
+one is logged with its stack and counted; a leader whose attempts fail stops leading at the
+renew deadline (the loss is signalled then, not a retry period later) and keeps trying.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import random
 import socket
@@ -67,8 +71,15 @@ def default_identity() -> str:
     return f"{os.environ.get('HOSTNAME') or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
 
 
+FAIL_AFTER = 120.0
+"""Seconds of unexpected errors in a row after which :meth:`LeaderElector.health` fails, so
+that a restart (fresh credentials) is tried; API errors are outages to wait out instead."""
+
+
 class LeaderMetrics(Protocol):
     def set_leader(self, is_leader: bool) -> None: ...
+
+    def task_failed(self, task: str) -> None: ...
 
 
 class Leadership(Protocol):
@@ -123,6 +134,9 @@ class LeaderElector:
         self._attempted = False
         """Whether an acquisition was tried yet: only the first one goes at once, so a lease
         that cannot even be read or created is retried every retry period, not in a loop."""
+        self._crashing_since: float | None = None
+        """Monotonic time of the first of the unexpected errors in a row; None after a success."""
+        self.last_error: str | None = None
 
     # -- what the controller asks ---------------------------------------------------------------
 
@@ -143,6 +157,16 @@ class LeaderElector:
     async def wait_lost(self) -> None:
         await self._lost.wait()
 
+    def health(self, fail_after: float = FAIL_AFTER) -> dict[str, Any]:
+        """A ``/healthz`` check: fails after ``fail_after`` seconds of unexpected errors only."""
+        detail: dict[str, Any] = {"ok": True, "leading": self.may_write()}
+        if self._crashing_since is not None:
+            crashing = self._clock.now() - self._crashing_since
+            detail.update(
+                ok=crashing <= fail_after, failing_seconds=round(crashing, 1), error=self.last_error
+            )
+        return detail
+
     # -- the loop --------------------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -157,9 +181,11 @@ class LeaderElector:
                 if await self._try(within=s.retry_period):
                     self._became_leader(started)
                 continue
-            await self._clock.sleep(s.retry_period)
+            # Wake at the renew deadline at the latest, so a loss is signalled when writes stop.
+            deadline = self._renewed_at + s.renew_deadline
+            await self._clock.sleep(min(s.retry_period, max(deadline - self._clock.now(), 0.0)))
             started = self._clock.now()
-            remaining = s.renew_deadline - (started - self._renewed_at)
+            remaining = deadline - started
             if remaining > 0 and await self._try(within=remaining):
                 self._renewed_at = started
             elif not self.may_write():
@@ -174,13 +200,19 @@ class LeaderElector:
         spec = dict(lease.get("spec") or {})
         spec.update(holderIdentity="", leaseDurationSeconds=1, renewTime=_now())
         lease["spec"] = spec
-        with contextlib.suppress(errors.ApiError, TimeoutError):
+        try:
             await asyncio.wait_for(
                 self._api.replace(
                     clients.LEASES, self.settings.namespace, self.settings.name, lease
                 ),
                 min(self.settings.retry_period, 1.0),
             )
+        except (errors.ApiError, TimeoutError) as exc:
+            log.warning("could not release the lease", error=str(exc))
+        except Exception:
+            # Shutdown goes on whatever happens here: the lease then simply runs out.
+            log.exception("could not release the lease")
+        else:
             log.info("released the lease", identity=self.settings.identity)
 
     def _attempt_delay(self) -> float:
@@ -197,10 +229,28 @@ class LeaderElector:
 
     async def _try(self, *, within: float) -> bool:
         try:
-            return await asyncio.wait_for(self._try_acquire_or_renew(), within)
+            done = await asyncio.wait_for(self._try_acquire_or_renew(), within)
         except (errors.ApiError, TimeoutError) as exc:
             log.info("lease attempt failed", identity=self.settings.identity, error=str(exc))
+            self._crashing_since = None
             return False
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            if self._crashing_since is None:
+                # The stack once per streak; then one line per attempt, every retry period.
+                log.exception("lease attempt crashed", identity=self.settings.identity)
+                self._crashing_since = self._clock.now()
+            else:
+                log.warning(
+                    "lease attempt crashed again",
+                    identity=self.settings.identity,
+                    error=self.last_error,
+                )
+            if self._metrics is not None:
+                self._metrics.task_failed("elector")
+            return False
+        self._crashing_since = None
+        return done
 
     async def _try_acquire_or_renew(self) -> bool:
         s = self.settings

@@ -42,6 +42,18 @@ Verb = Literal["get", "list", "watch", "create", "update", "patch", "delete"]
 DriftKind = Literal["recreated", "reverted"]
 ErrorReason = Literal["PatchFailed", "HostRejected", "HostNameCollision", "Forbidden", "ApiError"]
 EventType = Literal["Normal", "Warning"]
+TaskName = Literal[
+    "elector",
+    "leadership",
+    "informer-virtual",
+    "informer-host",
+    "event-recorder",
+    "resync",
+    "worker",
+    "kubeconfig-virtual",
+    "kubeconfig-host",
+]
+WaitFor = Literal["virtual-kubeconfig", "virtual-api", "virtual-rbac", "host-api", "host-rbac"]
 
 RECONCILE_RESULTS: Final[tuple[ReconcileResult, ...]] = get_args(ReconcileResult)
 CLUSTERS: Final[tuple[Cluster, ...]] = get_args(Cluster)
@@ -50,6 +62,8 @@ VERBS: Final[tuple[Verb, ...]] = get_args(Verb)
 DRIFT_KINDS: Final[tuple[DriftKind, ...]] = get_args(DriftKind)
 ERROR_REASONS: Final[tuple[ErrorReason, ...]] = get_args(ErrorReason)
 EVENT_TYPES: Final[tuple[EventType, ...]] = get_args(EventType)
+TASK_NAMES: Final[tuple[TaskName, ...]] = get_args(TaskName)
+WAIT_FOR: Final[tuple[WaitFor, ...]] = get_args(WaitFor)
 
 # A reconcile is in-memory work plus at most one write: sub-millisecond when nothing changes,
 # tens of milliseconds for a write, seconds only when the API server struggles.
@@ -221,6 +235,22 @@ class Metrics:
             ["cluster"],
             registry=r,
         )
+        self._task_failures = prometheus_client.Counter(
+            PREFIX + "task_failures_total",
+            "Unexpected errors of a long-running task (elector attempt, informer, worker, "
+            "resync, event recorder, kubeconfig watcher), each logged with its stack. The task "
+            "was retried; one that keeps failing fails /healthz and ends the process.",
+            ["task"],
+            registry=r,
+        )
+        self._waiting = prometheus_client.Gauge(
+            PREFIX + "waiting",
+            "1 while the syncer waits for an input before it can sync: the virtual kubeconfig "
+            "file, an API server that answers, or RBAC on it. /readyz says the same with the "
+            "last error.",
+            ["for"],
+            registry=r,
+        )
         self._build_info = prometheus_client.Gauge(
             PREFIX + "build_info",
             "Always 1; the labels say which syncer version and Python runtime are running.",
@@ -238,6 +268,10 @@ class Metrics:
             self._drift_repairs.labels(kind)
         for reason in ERROR_REASONS:
             self._errors.labels(reason)
+        for task in TASK_NAMES:
+            self._task_failures.labels(task)
+        for what in WAIT_FOR:
+            self._waiting.labels(what).set(0)
         self._is_leader = False
         self._unexpected: set[tuple[str, str]] = set()
         self._build_info.labels(version or package_version(), platform.python_version()).set(1)
@@ -352,6 +386,16 @@ class Metrics:
             self._is_leader = is_leader
             self._leader_transitions.inc()
         self._leader.set(int(is_leader))
+
+    # -- supervision and waits ------------------------------------------------------------------
+
+    def task_failed(self, task: str) -> None:
+        """Count an unexpected error of a long-running task (a ``TaskName``)."""
+        self._task_failures.labels(self._check(task, TASK_NAMES, "task")).inc()
+
+    def track_waiting(self, what: str, read: Callable[[], bool]) -> None:
+        """Read at scrape time whether the syncer waits for ``what`` (a ``WaitFor``)."""
+        self._waiting.labels(self._check(what, WAIT_FOR, "for")).set_function(lambda: float(read()))
 
     # -- internals --------------------------------------------------------------------------------
 

@@ -1,10 +1,17 @@
 """``netpol-syncer run``: wire settings, clients, controller and server; stop cleanly.
 
-Order matters for safety and for probes: the metrics/health server starts first (so a slow
-virtual API shows as "not ready" rather than a dead pod), the controller second; on SIGTERM or
-SIGINT intake stops, in-flight writes finish, the lease is released, and the process exits 0.
-With ``enabled: false`` in the config the process stays up serving health and metrics and
-syncs nothing, so turning the feature off never crash-loops the vCluster pod.
+Order matters for safety and for probes: the metrics/health server starts first, so whatever
+the syncer waits for shows on ``/readyz`` (and the ``waiting`` gauge) instead of as a dead pod.
+Missing inputs are waited for, never answered by exiting (a crash-looping sidecar takes the
+vCluster's control-plane pod down with it): the virtual kubeconfig file (vCluster writes it only
+once its controllers run; it is followed for rotations afterwards, see :mod:`reloading`), an API
+server that answers, RBAC that allows the initial lists (the informers retry with backoff).
+
+Every long-running task runs under one :class:`supervising.Supervisor`; one given up on ends
+the process with exit code 1. On SIGTERM or SIGINT intake stops, in-flight writes finish, the
+lease is released, and the process exits 0 within :data:`SHUTDOWN_BUDGET`, whatever state the
+tasks are in. With ``enabled: false`` in the config the process stays up serving health and
+metrics and syncs nothing, so turning the feature off never crash-loops the vCluster pod.
 """
 
 from __future__ import annotations
@@ -30,20 +37,28 @@ from syncer import (
     metrics,
     ratelimiting,
     reconciling,
+    reloading,
     serving,
     settings,
+    supervising,
 )
 from syncer.clock import Clock, LoopClock
 
 log = structlog.get_logger("syncer.running")
 
-SHUTDOWN_GRACE = 3.0
+SHUTDOWN_GRACE = 2.5
 """Seconds in-flight reconciles get after SIGTERM. A host write takes milliseconds; a hung one
-is abandoned (its object is reconciled again by the next process), so that with event flush
-(1 s), lease release (1 s) and server stop (0.5 s) the process is gone within 5 s."""
+is abandoned (its object is reconciled again by the next process)."""
 
 SERVER_STOP = 0.5
 """Seconds the metrics server waits for scrapes in flight when stopping."""
+
+RELEASE_TIMEOUT = 1.0
+"""Seconds the lease release may take before the lease is left to run out."""
+
+SHUTDOWN_BUDGET = SHUTDOWN_GRACE + 0.5 + RELEASE_TIMEOUT + SERVER_STOP
+"""Worst case from SIGTERM to exit (drain, event flush, lease release, server stop): 4.5 s,
+well inside the control-plane pod's 15 s grace period."""
 
 
 def desire_for(target: translate.Target, patch_list: patches.PatchList) -> reconciling.Desire:
@@ -93,14 +108,24 @@ async def connect(
 class Syncer:
     """One ``netpol-syncer run`` process; attributes are exposed for the demo and tests."""
 
+    kubeconfig_poll: float = reloading.POLL_INTERVAL
+    """Seconds between checks of the kubeconfig files for rotations (tests shorten it)."""
+
     def __init__(self, config: settings.Settings) -> None:
         self.config = config
         self.clock: Clock = LoopClock()
         self.metrics = metrics.Metrics()
+        self.supervisor = supervising.Supervisor(metrics=self.metrics, clock=self.clock)
         self.controller: controller.Controller | None = None
+        self.elector: electing.LeaderElector | None = None
         self.server: serving.Server | None = None
+        self.watches: dict[str, reloading.KubeconfigWatch] = {}
         self.started = asyncio.Event()
         """Set once the metrics server listens (``server.port`` is then known)."""
+        self._pending: dict[str, str | None] = {}
+        """Waits before the controller exists (``virtual-kubeconfig``...), with the reason."""
+        for what in metrics.WAIT_FOR:
+            self.metrics.track_waiting(what, self._is_waiting(what))
 
     async def run(self, stop: asyncio.Event) -> int:
         """Run until ``stop`` is set; returns the exit code."""
@@ -113,61 +138,193 @@ class Syncer:
             host_namespace=config.host_namespace,
             config=config.sync.summary(),
         )
+        if config.sync.source is None:
+            log.info(
+                "no config file; running with the defaults",
+                path=config.config_path,
+                enabled=config.sync.enabled,
+                patches=len(config.sync.patches),
+            )
         if not config.sync.enabled:
             return await self._idle(stop)
-
-        virtual = await connect(
-            config.virtual_kubeconfig,
-            cluster="virtual",
-            qps=config.virtual_qps,
-            burst=config.virtual_burst,
-            observer=self.metrics,
-            clock=self.clock,
-        )
-        host = await connect(
-            config.host_kubeconfig,
-            cluster="host",
-            qps=config.host_qps,
-            burst=config.host_burst,
-            observer=self.metrics,
-            clock=self.clock,
-        )
-        elector = self._elector(host)
-        ctl = self.controller = controller.Controller(
-            target=config.target,
-            virtual_api=virtual,
-            host_api=host,
-            desire=desire_for(config.target, config.sync.patches),
+        async with serving.Server(
+            config.metrics_address,
             metrics=self.metrics,
-            settings=controller.ControllerSettings(
-                workers=config.workers,
-                resync_period=config.resync_period or float("inf"),
-            ),
-            clock=self.clock,
-            leadership=elector,
-        )
-        electing_task = asyncio.create_task(elector.run()) if elector is not None else None
-        if elector is None:
-            self.metrics.set_leader(True)
+            health=self.health,
+            ready=self.ready,
+            shutdown_timeout=SERVER_STOP,
+        ) as self.server:
+            self.started.set()
+            code = await self._until_stopped(stop)
+        log.info("stopped", exit_code=code)
+        return code
+
+    def _is_waiting(self, what: str) -> Callable[[], bool]:
+        return lambda: self.waits()[what] is not None
+
+    # -- probes ---------------------------------------------------------------------------------
+
+    def waits(self) -> dict[str, str | None]:
+        """Every input the syncer may wait for (:data:`metrics.WAIT_FOR`), with the reason it
+        is still waiting, or None."""
+        found: dict[str, str | None] = dict.fromkeys(metrics.WAIT_FOR)
+        found.update(self._pending)
+        if self.controller is not None:
+            found.update(self.controller.waits())
+        elif not any(found.values()):
+            found["virtual-api"] = "not connected yet"
+        return found
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        """``/readyz``: ready once nothing is awaited; each check names one input."""
+        detail: dict[str, Any] = {
+            what: {"ok": True} if why is None else {"ok": False, "waiting": why}
+            for what, why in self.waits().items()
+        }
+        return all(d["ok"] for d in detail.values()), detail
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        """``/healthz``: no task given up, informers alive and not failing for long, the
+        elector not crashing for long. Waiting for an input is healthy."""
+        detail: dict[str, Any] = {"tasks": self.supervisor.health()}
+        if self.controller is not None:
+            detail.update(self.controller.health()[1])
+        if self.elector is not None:
+            detail["elector"] = self.elector.health()
+        ok = all(not (isinstance(d, dict) and d.get("ok") is False) for d in detail.values())
+        return ok, detail
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def _until_stopped(self, stop: asyncio.Event) -> int:
+        syncing = asyncio.create_task(self._sync(), name="sync")
+        stopping = asyncio.create_task(stop.wait(), name="stop")
         try:
-            async with serving.Server(
-                config.metrics_address,
+            await asyncio.wait({syncing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            stopping.cancel()
+            syncing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await syncing
+            raise
+        stopping.cancel()
+        if syncing.done():
+            # Only a task given up on (or a bug) ends syncing before a stop.
+            error = None if syncing.cancelled() else syncing.exception()
+            log.error("syncing stopped", error=repr(error), exc_info=error)
+            return 1
+        log.info("shutting down")
+        try:
+            if self.controller is not None:
+                await self.controller.shutdown(grace=SHUTDOWN_GRACE)
+                # Workers are done; the elector and watchers stop, the lease is released.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(syncing), RELEASE_TIMEOUT + 0.5)
+            if not syncing.done():
+                syncing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await syncing
+        except Exception:
+            # Stopping was asked for: whatever went wrong on the way out is logged, not fatal.
+            log.exception("error while shutting down")
+        return 0
+
+    async def _sync(self) -> None:
+        """Connect (waiting as long as it takes), then run the controller and the elector
+        until the controller returns (after shutdown) or a task is given up on."""
+        config = self.config
+        apis: list[clients.KubeApi] = []
+        tasks: list[asyncio.Task[None]] = []
+        elector: electing.LeaderElector | None = None
+        try:
+            virtual = await self._connect(
+                "virtual", config.virtual_kubeconfig, config.virtual_qps, config.virtual_burst
+            )
+            apis.append(virtual)
+            host = await self._connect(
+                "host", config.host_kubeconfig, config.host_qps, config.host_burst
+            )
+            apis.append(host)
+            elector = self.elector = self._elector(host)
+            ctl = self.controller = controller.Controller(
+                target=config.target,
+                virtual_api=virtual,
+                host_api=host,
+                desire=desire_for(config.target, config.sync.patches),
                 metrics=self.metrics,
-                health=ctl.health,
-                ready=ctl.ready,
-                shutdown_timeout=SERVER_STOP,
-            ) as self.server:
-                self.started.set()
-                return await self._until_stopped(ctl, stop)
+                settings=controller.ControllerSettings(
+                    workers=config.workers,
+                    resync_period=config.resync_period or float("inf"),
+                ),
+                clock=self.clock,
+                leadership=elector,
+                supervisor=self.supervisor,
+            )
+            if elector is not None:
+                tasks.append(self.supervisor.spawn("elector", elector.run))
+            else:
+                self.metrics.set_leader(True)
+            for watch in self.watches.values():
+                name = f"kubeconfig-{watch.cluster}"
+                tasks.append(self.supervisor.spawn(name, watch.run))
+            running = asyncio.create_task(ctl.run(), name="controller")
+            await asyncio.wait([running, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+            await running
         finally:
-            if electing_task is not None and elector is not None:
-                electing_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await electing_task
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if elector is not None:
                 await elector.release()
-            await virtual.close()
-            await host.close()
-            log.info("stopped")
+            self.metrics.set_leader(False)
+            for api in apis:
+                with contextlib.suppress(Exception):
+                    await api.close()
+
+    async def _connect(
+        self, cluster: str, kubeconfig: str | None, qps: float, burst: int
+    ) -> clients.KubeApi:
+        """A client for ``cluster``, once its kubeconfig exists and loads; a kubeconfig file is
+        then followed for changes (:class:`reloading.KubeconfigWatch`)."""
+        wait = "virtual-kubeconfig" if cluster == "virtual" else "host-api"
+        seen = None if kubeconfig is None else reloading.fingerprint(kubeconfig)
+
+        async def attempt() -> clients.KubeApi:
+            nonlocal seen
+            if kubeconfig is not None:
+                seen = reloading.fingerprint(kubeconfig)
+            return await connect(
+                kubeconfig,
+                cluster=cluster,
+                qps=qps,
+                burst=burst,
+                observer=self.metrics,
+                clock=self.clock,
+            )
+
+        def waiting(reason: str | None) -> None:
+            self._pending[wait] = reason
+
+        api = await reloading.wait_and_connect(
+            attempt, cluster=cluster, waiting=waiting, clock=self.clock
+        )
+        if kubeconfig is not None:
+            self.watches[cluster] = reloading.KubeconfigWatch(
+                path=kubeconfig,
+                api=api,
+                on_reconnected=lambda moved: self._reconnected(cluster, moved),
+                clock=self.clock,
+                seen=seen,
+                interval=self.kubeconfig_poll,
+            )
+        return api
+
+    def _reconnected(self, cluster: str, moved: bool) -> None:
+        if self.controller is not None:
+            self.controller.reconnected(cluster, relist=moved)
 
     def _elector(self, host: clients.KubeApi) -> electing.LeaderElector | None:
         config = self.config
@@ -186,23 +343,6 @@ class Syncer:
             clock=self.clock,
             metrics=self.metrics,
         )
-
-    async def _until_stopped(self, ctl: controller.Controller, stop: asyncio.Event) -> int:
-        running = asyncio.create_task(ctl.run(), name="controller")
-        stopping = asyncio.create_task(stop.wait(), name="stop")
-        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        log.info("shutting down")
-        await ctl.shutdown(grace=SHUTDOWN_GRACE)
-        stopping.cancel()
-        if not running.done():
-            # Still waiting for an initial list (an unreachable API) or for leadership.
-            running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
-        if running.done() and not running.cancelled() and running.exception() is not None:
-            log.error("controller stopped", error=repr(running.exception()))
-            return 1
-        return 0
 
     async def _idle(self, stop: asyncio.Event) -> int:
         async with serving.Server(

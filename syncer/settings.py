@@ -45,12 +45,14 @@ class Settings:
     syncer runs beside (or inside) the vCluster control plane."""
     virtual_kubeconfig: str
     """Kubeconfig for the virtual API server. No default: in-cluster credentials would reach the
-    host, and syncing the host's policies onto itself must never happen by accident."""
+    host, and syncing the host's policies onto itself must never happen by accident. It need not
+    exist yet: vCluster writes it once its controllers run, and ``run`` waits for it."""
     host_kubeconfig: str | None = None
     """Kubeconfig for the host API server; None means in-cluster, where the sidecar runs."""
     config_path: str = config.DEFAULT_PATH
-    """vcluster.yaml; defaults to where vCluster mounts it (missing at the default path means
-    the defaults, see :mod:`syncer.config`)."""
+    """vcluster.yaml; defaults to where vCluster mounts it. A missing file means the defaults
+    (sync on, no patches), wherever it was named: the chart mounts it from an optional
+    ConfigMap, which must not keep the vCluster pod from starting."""
     sync: config.NetworkPolicySync = field(default_factory=config.NetworkPolicySync)
     """``sync.toHost.networkPolicies`` read from ``config_path``."""
     metrics_address: str = ":8080"
@@ -251,7 +253,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "--config",
         parse_path,
         f"vcluster.yaml to read sync.toHost.networkPolicies from (default {config.DEFAULT_PATH};"
-        " if that default is absent the defaults apply: enabled, no patches)",
+        " if the file is absent the defaults apply: enabled, no patches)",
         "PATH",
     ),
     Option(
@@ -274,8 +276,9 @@ OPTIONS: Final[tuple[Option, ...]] = (
     Option(
         "virtual_kubeconfig",
         "--virtual-kubeconfig",
-        parse_file,
-        "kubeconfig of the virtual cluster (required)",
+        parse_path,
+        "kubeconfig of the virtual cluster (required; waited for until it exists, followed"
+        " when it changes)",
         "FILE",
     ),
     Option(
@@ -454,7 +457,8 @@ def resolve(
     picked_config = pick(option("config_path"), flags, environ)
     path: str = values.get("config_path", config.DEFAULT_PATH)
     try:
-        values["sync"] = config.load(path, missing_ok=picked_config is None)
+        # Absent means the defaults, named or not; present but invalid stays fatal (exit 2).
+        values["sync"] = config.load(path, missing_ok=True)
     except config.ConfigError as exc:
         origin = "" if picked_config is None else _shown(picked_config[1]) + ": "
         problems.extend(origin + p.format(exc.source) for p in exc.problems)

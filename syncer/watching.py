@@ -86,6 +86,12 @@ class Informer:
         self._current = asyncio.Event()
         self._relist_wanted = False
         self._watching: asyncio.Task[int] | None = None
+        self.failing_since: float | None = None
+        """Monotonic time of the first failed list/watch attempt in a row; None once a list
+        completes or a watch opens. Before the first list this is a wait (``/readyz``), after
+        it a failure that lasts too long fails ``/healthz``."""
+        self.last_error: Exception | None = None
+        """What made the last attempt fail (kept until the next success)."""
 
     async def run(self) -> None:
         """List and watch until cancelled."""
@@ -123,7 +129,11 @@ class Informer:
                     retry_in=round(delay, 3),
                 )
                 self._restarted("error")
+                self._failed(exc)
                 await self._clock.sleep(delay)
+            except Exception as exc:
+                self._failed(exc)  # the supervisor logs it and starts this again
+                raise
 
     def relist(self) -> None:
         """List again now: the open watch is abandoned, the store made equal to a fresh LIST
@@ -168,6 +178,7 @@ class Informer:
                 break
         self.lists += 1
         self.resource_version = str(meta.get("resourceVersion", ""))
+        self._succeeded()
         for old, new in self.store.remove_unlisted(listed, resource_version=self.resource_version):
             self._on_change(old, new)
         self._proven_current(requested)
@@ -191,6 +202,7 @@ class Informer:
             timeout_seconds=random.randint(*self._watch_timeout),
         ) as events:
             self.last_activity = self._clock.now()
+            self._succeeded()
             async for event in events:
                 self._apply(event)
                 delivered += 1
@@ -217,6 +229,15 @@ class Informer:
             return
         if version:
             self.resource_version = self.store.synced_version = str(version)
+
+    def _failed(self, exc: Exception) -> None:
+        self.last_error = exc
+        if self.failing_since is None:
+            self.failing_since = self._clock.now()
+
+    def _succeeded(self) -> None:
+        self.failing_since = None
+        self.last_error = None
 
     def _restarted(self, reason: str) -> None:
         if self._metrics is not None:

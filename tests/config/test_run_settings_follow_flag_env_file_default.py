@@ -224,21 +224,28 @@ def test_the_config_file_comes_from_flag_then_env_then_default(
     assert by_default.sync.source == str(files["default"])
 
 
-def test_a_missing_config_is_fatal_only_when_named(
+def test_a_missing_config_means_the_defaults_wherever_it_was_named(
     tmp_path: Path, kubeconfig: str, no_default_config: Path
 ) -> None:
-    """The default path may be absent (defaults apply); a path given by flag or env may not."""
+    """An absent config file, at the default path or one given by flag or env, means the
+    defaults (sync on, no patches): the chart mounts it from an optional ConfigMap."""
     required = {"name": "vc1", "host_namespace": "team-a", "virtual_kubeconfig": kubeconfig}
     assert _resolve(required).sync.source is None
-    missing = str(tmp_path / "typo.yaml")
-    with pytest.raises(settings.SettingsError) as by_flag:
-        _resolve({**required, "config_path": missing})
-    assert by_flag.value.problems == (f"--config: {missing}: no such file",)
-    with pytest.raises(settings.SettingsError) as by_env:
-        _resolve(required, {"NETPOL_SYNCER_CONFIG": missing})
-    assert by_env.value.problems == (
-        f"environment variable NETPOL_SYNCER_CONFIG: {missing}: no such file",
-    )
+    missing = str(tmp_path / "absent.yaml")
+    by_flag = _resolve({**required, "config_path": missing})
+    by_env = _resolve(required, {"NETPOL_SYNCER_CONFIG": missing})
+    for resolved in (by_flag, by_env):
+        assert resolved.config_path == missing
+        assert resolved.sync.source is None
+        assert resolved.sync.enabled is True
+        assert len(resolved.sync.patches) == 0
+
+
+def test_the_virtual_kubeconfig_may_appear_later(no_default_config: Path, tmp_path: Path) -> None:
+    """A virtual kubeconfig that does not exist yet is accepted: run waits for it."""
+    later = str(tmp_path / "written-later")
+    resolved = _resolve({"name": "vc1", "host_namespace": "team-a", "virtual_kubeconfig": later})
+    assert resolved.virtual_kubeconfig == later
 
 
 @pytest.mark.usefixtures("no_default_config")

@@ -20,20 +20,31 @@ RETRY = 0.2
 
 
 class Partition:
-    """A switch in front of one replica's API client: while cut, its requests hang."""
+    """A switch in front of one replica's API client: while cut, its requests hang; while
+    broken, they raise an error that is not an API error (as a credential loader does when
+    the token file it re-reads is gone)."""
 
     def __init__(self) -> None:
         self._open = asyncio.Event()
         self._open.set()
+        self._error: Exception | None = None
+        self.raised = 0
 
     def cut(self) -> None:
         self._open.clear()
 
     def heal(self) -> None:
         self._open.set()
+        self._error = None
+
+    def break_with(self, error: Exception) -> None:
+        self._error = error
 
     async def __call__(self) -> None:
         await self._open.wait()
+        if self._error is not None:
+            self.raised += 1
+            raise self._error
 
 
 @pytest_asyncio.fixture

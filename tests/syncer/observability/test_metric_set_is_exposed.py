@@ -32,6 +32,8 @@ EXPECTED: dict[str, tuple[str, frozenset[str]]] = {
     "leader_transitions": ("counter", frozenset()),
     "informer_synced": ("gauge", frozenset({"cluster"})),
     "build_info": ("gauge", frozenset({"version", "python"})),
+    "task_failures": ("counter", frozenset({"task"})),
+    "waiting": ("gauge", frozenset({"for"})),
 }
 
 
@@ -70,7 +72,7 @@ def exercised() -> metrics.Metrics:
 
 
 def test_every_metric_exists_with_its_type_and_help() -> None:
-    """A fresh instance exposes all twenty families, each typed and documented."""
+    """A fresh instance exposes all twenty-two families, each typed and documented."""
     found = families(metrics.Metrics())
     assert set(found) == set(EXPECTED)
     for name, (kind, _) in EXPECTED.items():
