@@ -110,6 +110,8 @@ class Syncer:
 
     kubeconfig_poll: float = reloading.POLL_INTERVAL
     """Seconds between checks of the kubeconfig files for rotations (tests shorten it)."""
+    informer_fail_after: float = controller.ControllerSettings().fail_after
+    """Seconds an informer that had listed may fail before /healthz does (tests shorten it)."""
 
     def __init__(self, config: settings.Settings) -> None:
         self.config = config
@@ -255,6 +257,7 @@ class Syncer:
                 settings=controller.ControllerSettings(
                     workers=config.workers,
                     resync_period=config.resync_period or float("inf"),
+                    fail_after=self.informer_fail_after,
                 ),
                 clock=self.clock,
                 leadership=elector,

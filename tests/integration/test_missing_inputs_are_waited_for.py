@@ -148,3 +148,44 @@ async def test_a_kubeconfig_rotated_to_another_server_relists_it(clusters: Clust
             create(second, network_policy("c"))
             await wait_converged(moved)
         assert run.exit_code == 0
+
+
+async def test_an_informer_refused_for_good_after_its_list_fails_healthz(tmp_path: Path) -> None:
+    """Credentials that stop working after the initial list (a rotation to a token the API
+    does not know: 401 on every attempt) fail /healthz once the bound passes, naming the
+    informer; accepted again, /healthz recovers. The process never exits on its own."""
+    async with (
+        KubeSim(bookmark_interval=0.2) as virtual,
+        KubeSim(
+            bookmark_interval=0.2,
+            namespaces=["default", HOST_NAMESPACE],
+            rbac={"syncer": EVERYTHING},
+        ) as host,
+    ):
+        clusters = Clusters(virtual=virtual, host=host, workdir=tmp_path)
+        create(virtual, network_policy("a"))
+        path = host.write_kubeconfig(tmp_path / "host-token.kubeconfig", token="syncer")
+        run = clusters.run(host_kubeconfig=str(path))
+        run.syncer.kubeconfig_poll = 0.1
+        run.syncer.informer_fail_after = 1.0
+        async with run:
+            await wait_converged(clusters)
+            host.write_kubeconfig(path, token="unknown")
+
+            async def unhealthy() -> bool:
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.get(run.url + "/healthz") as response,
+                ):
+                    body = await response.json()
+                    return response.status == 503 and body["failed"] == ["host-informer"]
+
+            await wait_for(unhealthy, timeout=15, message="/healthz never failed")
+            host.grant("unknown", EVERYTHING)
+
+            async def healthy() -> bool:
+                return await run.probe("/healthz") == 200
+
+            await wait_for(healthy, timeout=40, message="/healthz never recovered")
+            assert run.exit_code is None
+        assert run.exit_code == 0
