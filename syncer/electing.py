@@ -192,10 +192,16 @@ class LeaderElector:
                 self._lost_leadership("could not renew the lease within the renew deadline")
 
     async def release(self) -> None:
-        """Give the lease up (empty holder) if we hold it; best effort, bounded in time."""
-        if self._renewed_at is None or self._lease is None:
+        """Give the lease up (empty holder) if we hold it; best effort, bounded in time.
+
+        Also after renewals failed past the renew deadline, as long as the record last seen
+        still names us: the update is conditional on the version we wrote, so it can only
+        clear our own record, and a standby then need not wait the lease out."""
+        ours = self._observed is not None and self._observed[0] == self.settings.identity
+        if self._lease is None or (self._renewed_at is None and not ours):
             return
-        self._lost_leadership("releasing on shutdown")
+        if self._renewed_at is not None:
+            self._lost_leadership("releasing on shutdown")
         lease = dict(self._lease)
         spec = dict(lease.get("spec") or {})
         spec.update(holderIdentity="", leaseDurationSeconds=1, renewTime=_now())
@@ -213,6 +219,7 @@ class LeaderElector:
             # Shutdown goes on whatever happens here: the lease then simply runs out.
             log.exception("could not release the lease")
         else:
+            self._lease = None
             log.info("released the lease", identity=self.settings.identity)
 
     def _attempt_delay(self) -> float:

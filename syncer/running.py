@@ -170,6 +170,8 @@ class Syncer:
         """Every input the syncer may wait for (:data:`metrics.WAIT_FOR`), with the reason it
         is still waiting, or None."""
         found: dict[str, str | None] = dict.fromkeys(metrics.WAIT_FOR)
+        if not self.config.sync.enabled:
+            return found  # nothing to wait for: nothing is synced
         found.update(self._pending)
         if self.controller is not None:
             found.update(self.controller.waits())
@@ -273,8 +275,8 @@ class Syncer:
             running = asyncio.create_task(ctl.run(), name="controller")
             await asyncio.wait([running, *tasks], return_when=asyncio.FIRST_COMPLETED)
             for task in tasks:
-                if task.done() and not task.cancelled() and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                if task.done() and not task.cancelled():
+                    task.result()  # raises what made the supervisor give it up
             await running
         finally:
             for task in tasks:
