@@ -2,11 +2,14 @@
 
 Pure: no I/O, no asyncio, nothing from ``syncer``. :func:`parse` validates the whole list once
 at start and compiles it; :meth:`PatchList.apply` runs it on each translated host object and
-re-checks the scoping invariants of :func:`translate.violations`, so patches may add labels,
-annotations or extra narrowing but can never make a host copy select another tenant's pods.
+re-checks the scoping invariants of :func:`translate.violations` and, with
+:func:`patches.narrowing.widenings`, that the patched spec allows nothing the translation does
+not: patches may add labels, annotations or narrowing, but can never make a host copy select
+another tenant's pods or let more traffic through.
 Failures are :class:`PatchRefused` exceptions that name the entry, the object and the reason.
 """
 
+from patches import narrowing
 from patches.applying import PatchList, PatchRefused, Reason, describe
 from patches.parsing import InvalidPatches, Problem, parse, problems
 from patches.types import (
@@ -39,6 +42,7 @@ __all__ = [
     "ReplaceOperation",
     "TestOperation",
     "describe",
+    "narrowing",
     "parse",
     "problems",
 ]

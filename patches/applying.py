@@ -1,26 +1,38 @@
-"""Applying the configured patches to a translated host object, then re-checking its scope.
+"""Applying the configured patches to a translated host object, then re-checking it.
 
 The controller applies one compiled :class:`PatchList` to every object it syncs, so the
 ``jsonpatch`` operation objects (and their parsed pointers) are built once, at start, and reused;
-only the document is copied per call. A failure never escapes as a library exception: it
+only the document is copied per call. The result must keep the scoping invariants
+(:func:`translate.violations`) and allow no more than the translation
+(:mod:`patches.narrowing`). A failure never escapes as a library exception: it
 becomes a :class:`PatchRefused` naming the entry, the object and the reason, which the
 controller turns into a Warning event and a metric while keeping the last good host copy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Literal, cast
 
 import jsonpatch
 import jsonpointer
 
 import translate
+from patches import narrowing
 from patches.types import Operation
 
-Reason = Literal["patch_failed", "patch_out_of_scope"]
-"""Why an object was refused, as a metric label: an operation failed, or the result would
-select pods outside this virtual cluster (SPEC §4)."""
+Reason = Literal["patch_failed", "patch_out_of_scope", "patch_widens"]
+"""Why an object was refused: an operation failed, the result would select pods outside this
+virtual cluster, or it might allow traffic the unpatched translation does not (SPEC §4)."""
+
+_Check = Callable[[object, translate.NetworkPolicy], list[str]]
+"""A post-patch check: why the patched document cannot be written, given the translation."""
+
+_VERBS: Final[dict[Reason, str]] = {
+    "patch_failed": "failed",
+    "patch_out_of_scope": "breaks the scoping invariants",
+    "patch_widens": "widens the policy",
+}
 
 _FAILURES: Final = (
     jsonpatch.JsonPatchException,
@@ -69,8 +81,7 @@ class PatchRefused(Exception):
         what = "patches" if self.entry is None else f"patch entry {self.entry}"
         if self.operation is not None:
             what += f" ({describe(self.operation)})"
-        verb = "failed" if self.reason == "patch_failed" else "breaks the scoping invariants"
-        return f"{where}: {what} {verb}: {self.detail}"
+        return f"{where}: {what} {_VERBS[self.reason]}: {self.detail}"
 
 
 class PatchList:
@@ -108,10 +119,11 @@ class PatchList:
     ) -> translate.NetworkPolicy:
         """``translated`` (the output of :func:`translate.to_host`) with every patch applied.
 
-        Runs the whole list in order on a copy, then checks the scoping invariants against
-        ``translated``. Raises :class:`PatchRefused` when an operation fails or the result
-        would break them. ``translated`` is never modified; with an empty list it is returned
-        itself, since an unpatched translation keeps the invariants by construction.
+        Runs the whole list in order on a copy, then checks the result against ``translated``:
+        first the scoping invariants, then that it allows nothing more
+        (:func:`patches.narrowing.widenings`). Raises :class:`PatchRefused` when an operation
+        fails or a check does. ``translated`` is never modified; with an empty list it is
+        returned itself, since an unpatched translation passes both checks by construction.
         """
         if not self._steps:
             return translated
@@ -123,15 +135,23 @@ class PatchList:
                 raise self._refused(
                     translated, "patch_failed", index, _explain(exc, self.operations[index], doc)
                 ) from exc
-        found = _violations(doc, translated, vcluster)
-        if found:
-            detail = "; ".join(found[:5]) + (f" (and {len(found) - 5} more)" if found[5:] else "")
-            blame = self._blame(translated, vcluster)
-            raise self._refused(translated, "patch_out_of_scope", blame, detail)
+        checks: tuple[tuple[Reason, _Check], ...] = (
+            ("patch_out_of_scope", lambda d, t: _violations(d, t, vcluster)),
+            ("patch_widens", narrowing.widenings),
+        )
+        for reason, check in checks:
+            found = check(doc, translated)
+            if found:
+                detail = "; ".join(found[:5]) + (
+                    f" (and {len(found) - 5} more)" if found[5:] else ""
+                )
+                blame = self._blame(translated, check)
+                raise self._refused(translated, reason, blame, detail)
         return cast(translate.NetworkPolicy, doc)
 
-    def _blame(self, translated: translate.NetworkPolicy, vcluster: str) -> int | None:
-        """The entry from which the object stayed out of scope until the end.
+    def _blame(self, translated: translate.NetworkPolicy, check: _Check) -> int | None:
+        """The entry from which the result failed ``check`` until the end (the first entry
+        after which it stayed out of scope, or stayed wider, with no later entry repairing it).
 
         Only runs on the refusal path: the list is replayed with a check after every step.
         """
@@ -139,7 +159,7 @@ class PatchList:
         blame: int | None = None
         for index, step in enumerate(self._steps):
             doc = step.apply(doc)
-            if not _violations(doc, translated, vcluster):
+            if not check(doc, translated):
                 blame = None
             elif blame is None:
                 blame = index

@@ -79,10 +79,15 @@ sync:
     networkPolicies:
       patches:
         - op: add
-          path: /spec/podSelector/matchExpressions
-          value: [{key: node-role, operator: DoesNotExist, values: []}]
+          path: /spec/policyTypes
+          value: [Ingress, Egress]
+        - op: add
+          path: /spec/ingress
+          value: []
 """
-"""A narrowing patch whose empty ``values`` list the server drops when storing the copy."""
+"""A narrowing patch (deny all ingress) whose empty list the server drops when storing the
+copy. It applies to every policy and is accepted: declaring both types keeps or adds isolation
+and an empty ingress list allows nothing (narrowing a pod selector would widen, SPEC §4)."""
 
 
 @pytest.mark.parametrize(

@@ -55,10 +55,10 @@ def _at(obj: Any, *path: str | int) -> Any:
             id="remove-annotation",
         ),
         pytest.param(
-            [{"op": "replace", "path": "/spec/ingress/0/ports/0/port", "value": 9090}],
-            ("spec", "ingress", 0, "ports"),
-            [{"protocol": "TCP", "port": 9090}],
-            id="replace-port",
+            [{"op": "replace", "path": "/spec/egress/0/to/0/ipBlock/cidr", "value": "10.0.0.0/9"}],
+            ("spec", "egress", 0, "to", 0, "ipBlock"),
+            {"cidr": "10.0.0.0/9", "except": ["10.1.0.0/16"]},
+            id="replace-cidr",
         ),
         pytest.param(
             [{"op": "move", "from": "/metadata/labels/app", "path": "/metadata/labels/component"}],
@@ -89,24 +89,24 @@ def _at(obj: Any, *path: str | int) -> Any:
             [
                 {
                     "op": "add",
-                    "path": "/spec/podSelector/matchExpressions",
+                    "path": "/spec/ingress/0/from/0/podSelector/matchExpressions",
                     "value": [{"key": "track", "operator": "NotIn", "values": ["canary"]}],
                 }
             ],
-            ("spec", "podSelector", "matchExpressions"),
+            ("spec", "ingress", 0, "from", 0, "podSelector", "matchExpressions"),
             [{"key": "track", "operator": "NotIn", "values": ["canary"]}],
-            id="narrow-pod-selector",
+            id="narrow-peer-selector",
         ),
         pytest.param(
             [
                 {
                     "op": "add",
                     "path": "/spec/egress/0/to/-",
-                    "value": {"ipBlock": {"cidr": "1.2.3.4/32"}},
+                    "value": {"ipBlock": {"cidr": "10.2.3.4/32"}},
                 }
             ],
             ("spec", "egress", 0, "to", 1),
-            {"ipBlock": {"cidr": "1.2.3.4/32"}},
+            {"ipBlock": {"cidr": "10.2.3.4/32"}},
             id="append-ipblock-peer",
         ),
         pytest.param(
@@ -144,7 +144,7 @@ def test_the_translated_input_is_never_modified() -> None:
     changing = patches.parse(
         [
             {"op": "add", "path": "/metadata/labels/team", "value": "payments"},
-            {"op": "remove", "path": "/spec/ingress/0/ports"},
+            {"op": "remove", "path": "/spec/ingress/0/from/1"},
             {"op": "move", "from": "/metadata/annotations/owner", "path": "/metadata/labels/o"},
         ]
     )
@@ -164,19 +164,22 @@ def test_the_translated_input_is_never_modified() -> None:
 def test_results_share_nothing_with_the_input_or_each_other() -> None:
     """Container values are fresh per result, so changing one result affects nothing else."""
     expression = {"key": "track", "operator": "In", "values": ["stable"]}
-    patch_list = patches.parse(
-        [{"op": "add", "path": "/spec/podSelector/matchExpressions", "value": [expression]}]
-    )
+    pointer = "/spec/ingress/0/from/0/podSelector/matchExpressions"
+    patch_list = patches.parse([{"op": "add", "path": pointer, "value": [expression]}])
     translated = objects.translated()
     first = patch_list.apply(translated, vcluster=objects.VC)
     second = patch_list.apply(translated, vcluster=objects.VC)
-    first["spec"]["podSelector"]["matchExpressions"][0]["values"].append("canary")
+    first["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"].append(
+        "canary"
+    )
     first["metadata"]["labels"]["extra"] = "x"
-    assert second["spec"]["podSelector"]["matchExpressions"] == [expression]
+    assert second["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"] == [
+        expression
+    ]
     assert "extra" not in translated["metadata"]["labels"]
     assert patch_list.operations[0] == {
         "op": "add",
-        "path": "/spec/podSelector/matchExpressions",
+        "path": pointer,
         "value": [expression],
     }
 

@@ -297,8 +297,14 @@ def test_scope_breaking_patches_are_refused(entries: list[dict[str, Any]], fragm
     "entries",
     [
         pytest.param(
-            [{"op": "add", "path": "/spec/podSelector/matchLabels/tier", "value": "frontend"}],
-            id="narrow-pod-selector-label",
+            [
+                {
+                    "op": "add",
+                    "path": "/spec/ingress/0/from/1/podSelector/matchLabels/tier",
+                    "value": "frontend",
+                }
+            ],
+            id="narrow-peer-label",
         ),
         pytest.param(
             [
@@ -316,18 +322,25 @@ def test_scope_breaking_patches_are_refused(entries: list[dict[str, Any]], fragm
                     "op": "add",
                     "path": "/spec/ingress/0/from/-",
                     "value": {
-                        "podSelector": {"matchLabels": {"vcluster.loft.sh/managed-by": "vc1"}}
+                        "podSelector": {
+                            "matchLabels": {
+                                "vcluster.loft.sh/managed-by": "vc1",
+                                "vcluster.loft.sh/namespace": "shop",
+                                "app": "client",
+                                "tier": "frontend",
+                            }
+                        }
                     },
                 }
             ],
-            id="add-peer-scoped-to-this-vcluster",
+            id="add-narrower-peer-of-this-vcluster",
         ),
         pytest.param(
             [
                 {
                     "op": "add",
                     "path": "/spec/egress/0/to/-",
-                    "value": {"ipBlock": {"cidr": "192.0.2.0/24"}},
+                    "value": {"ipBlock": {"cidr": "10.3.0.0/16"}},
                 }
             ],
             id="add-ipblock-peer",
