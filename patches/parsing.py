@@ -6,8 +6,9 @@ YAML spells them (``patches[3].op``), and all of them are reported at once.
 
 Pointers are checked with the ``jsonpointer`` library and operations are built by ``jsonpatch``;
 this module only adds what those libraries check late or never: missing ``value``/``from``,
-unknown fields, non-JSON values (an unquoted YAML date), label syntax, vCluster's own
-expression-style entries.
+unknown fields, non-JSON values (an unquoted YAML date), label syntax, and vCluster's own
+entries (``path`` + ``expression``/``reference``/``labels``), which are refused with the
+RFC 6902 operation to write instead where one exists (:mod:`patches.vcluster`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Final, cast
 
 import jsonpointer
 
+from patches import vcluster
 from patches.applying import PatchList
 from patches.types import OPS, JSONValue, Operation
 
@@ -33,15 +35,8 @@ _FIELDS: Final[Mapping[str, frozenset[str]]] = {
     "test": frozenset({"op", "path", "value"}),
 }
 
-_VCLUSTER_PATCH_FIELDS: Final = frozenset(
-    {"expression", "reverseExpression", "reference", "labels", "javascript"}
-)
+_VCLUSTER_PATCH_FIELDS: Final = vcluster.FIELDS
 """Fields of vCluster's own ``patches`` entries, which this syncer does not implement."""
-
-_EXPRESSION_STYLE: Final = (
-    "vCluster expression-style patches (path + expression) are not supported; only RFC 6902 "
-    "operations are: write {op: add|remove|replace|move|copy|test, path: /json/pointer, ...}"
-)
 
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 _DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
@@ -119,8 +114,8 @@ def _entry_problems(entry: object, index: int) -> Iterator[Problem]:
         yield Problem(f"must be a mapping with op and path, got {_kind(entry)}", index)
         return
     if "op" not in entry:
-        if "path" in entry and _VCLUSTER_PATCH_FIELDS & entry.keys():
-            yield Problem(_EXPRESSION_STYLE, index)
+        if vcluster.is_vcluster_entry(entry):
+            yield Problem(_vcluster_style(entry), index)
         else:
             yield Problem(f"missing; expected one of {', '.join(OPS)}", index, "op")
         return
@@ -165,6 +160,19 @@ def _entry_problems(entry: object, index: int) -> Iterator[Problem]:
         ):
             where = source.path or "the root"
             yield Problem(f"cannot move {where} into its own child {path.path}", index, "from")
+
+
+def _vcluster_style(entry: Mapping[str, object]) -> str:
+    """Why a vCluster-syntax entry is refused, with the operation to write instead if any."""
+    field = next(
+        f
+        for f in ("expression", "javascript", "reverseExpression", "reference", "labels")
+        if f in entry
+    )
+    return (
+        f"vCluster's own patch syntax (path + {field}) is not supported, only RFC 6902"
+        f" operations are; {vcluster.equivalent(entry).describe()}"
+    )
 
 
 def _pointer_problems(

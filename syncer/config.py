@@ -12,6 +12,12 @@ caller can log that it found no file.
 
 Problems are reported with the line and the YAML path of the offending field, e.g.
 ``config.yaml:14: sync.toHost.networkPolicies.patches[3].op: unknown op 'ad'``, all at once.
+
+A whole vcluster.yaml, as users have it, is understood too, for ``check-config``: every other
+block is listed as ignored (:attr:`NetworkPolicySync.ignored`), vCluster's own patch entries are
+refused with the RFC 6902 operation to write instead (:mod:`patches.vcluster`), and settings
+under which this syncer starts but cannot do its job (multi-namespace mode) are
+:attr:`NetworkPolicySync.unsupported`: ``run`` logs them as warnings, ``check-config`` fails.
 """
 
 from __future__ import annotations
@@ -31,6 +37,21 @@ DEFAULT_PATH: Final = "/var/lib/vcluster/config.yaml"
 BLOCK: Final = ("sync", "toHost", "networkPolicies")
 BLOCK_PATH: Final = ".".join(BLOCK)
 _READ_KEYS: Final = ("enabled", "patches")
+NAMESPACES: Final = ("sync", "toHost", "namespaces")
+"""vCluster's multi-namespace mode: each virtual namespace gets its own host namespace."""
+
+_MULTI_NAMESPACE: Final = (
+    "multi-namespace mode is not supported: vCluster then puts each virtual namespace's pods in"
+    " a host namespace of its own, while netpol-syncer writes every copy into its one host"
+    " namespace and scopes it by the vcluster.loft.sh/namespace label, so the copies would"
+    " select no pod and the tenant's policies would not be enforced"
+)
+_IGNORED: Final = "ignored: netpol-syncer reads only " + BLOCK_PATH
+_POLICIES_NOTE: Final = (
+    "ignored by netpol-syncer; with it enabled vCluster's own policy lets all of this vCluster's"
+    " pods reach each other, so a tenant policy that denies traffic between them has no effect"
+    " on the host"
+)
 
 PathPart = str | int
 
@@ -47,7 +68,14 @@ class NetworkPolicySync:
     source: str | None = None
     """The file this came from; None when the defaults were used because no file existed."""
     warnings: tuple[str, ...] = ()
-    """Things that do not stop the syncer but deserve a log line (ignored keys)."""
+    """Things that do not stop the syncer but deserve a log line (ignored keys, unsupported
+    settings)."""
+    ignored: tuple[ConfigProblem, ...] = ()
+    """The blocks of a whole vcluster.yaml this syncer does not read, located, for
+    ``check-config`` (too many for a log line at every start)."""
+    unsupported: tuple[ConfigProblem, ...] = ()
+    """Settings the syncer starts under but cannot serve; also in :attr:`warnings`, so ``run``
+    logs them, while ``check-config`` reports them as problems (exit 2)."""
 
     def summary(self) -> str:
         """One line for logs and ``check-config``: what the controller will do."""
@@ -74,11 +102,24 @@ class ConfigProblem:
 
 
 class ConfigError(Exception):
-    """The file cannot be used; ``problems`` lists every reason (the process exits 2)."""
+    """The file cannot be used; ``problems`` lists every reason (the process exits 2).
 
-    def __init__(self, source: str, problems: Sequence[ConfigProblem]) -> None:
+    ``ignored`` and ``unsupported`` are what :class:`NetworkPolicySync` would have said about
+    the rest of the file, so ``check-config`` can explain all of it at once.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        problems: Sequence[ConfigProblem],
+        *,
+        ignored: Sequence[ConfigProblem] = (),
+        unsupported: Sequence[ConfigProblem] = (),
+    ) -> None:
         self.source = source
         self.problems = tuple(problems)
+        self.ignored = tuple(ignored)
+        self.unsupported = tuple(unsupported)
         super().__init__("\n".join(p.format(source) for p in self.problems))
 
 
@@ -172,11 +213,66 @@ def from_document(
             if not found:
                 patch_list = patches.parse(raw_patches)
 
+    ignored = list(_ignored(document, node))
+    unsupported = list(_unsupported(document, node))
+    warnings.extend(str(u) for u in unsupported)
     if problems:
-        raise ConfigError(source, problems)
+        raise ConfigError(source, problems, ignored=ignored, unsupported=unsupported)
     return NetworkPolicySync(
-        enabled=enabled, patches=patch_list, source=source, warnings=tuple(warnings)
+        enabled=enabled,
+        patches=patch_list,
+        source=source,
+        warnings=tuple(warnings),
+        ignored=tuple(ignored),
+        unsupported=tuple(unsupported),
     )
+
+
+def _ignored(document: object, node: yaml.Node | None) -> Iterator[ConfigProblem]:
+    """Every block of a whole vcluster.yaml outside the one this syncer reads, in file order.
+
+    Listed at the level where it parts from ``sync.toHost.networkPolicies`` (``controlPlane``,
+    ``sync.fromHost``, ``sync.toHost.pods``), so a typical vcluster.yaml gives a few lines.
+    """
+    found: list[ConfigProblem] = []
+    level: object = document
+    for depth, key in enumerate(BLOCK):
+        if not isinstance(level, Mapping):
+            break
+        for other in level:
+            parts: list[PathPart] = [*BLOCK[:depth], str(other)]
+            message = _IGNORED
+            if other == key or (tuple(parts) == NAMESPACES and _multi_namespace(document)):
+                continue
+            if tuple(parts) == ("policies",) and _policies_isolate(level[other]):
+                parts, message = [*parts, "networkPolicy"], _POLICIES_NOTE
+            found.append(ConfigProblem(_yaml_path(parts), message, _key_line(node, parts)))
+        level = level.get(key)
+    yield from sorted(found, key=lambda p: (p.line is None, p.line or 0))
+
+
+def _unsupported(document: object, node: yaml.Node | None) -> Iterator[ConfigProblem]:
+    if _multi_namespace(document):
+        parts = [*NAMESPACES, "enabled"]
+        yield ConfigProblem(_yaml_path(parts), _MULTI_NAMESPACE, _line(node, parts))
+
+
+def _multi_namespace(document: object) -> bool:
+    namespaces = _get(document, NAMESPACES)
+    return isinstance(namespaces, Mapping) and namespaces.get("enabled") is True
+
+
+def _policies_isolate(policies: object) -> bool:
+    network_policy = policies.get("networkPolicy") if isinstance(policies, Mapping) else None
+    return isinstance(network_policy, Mapping) and network_policy.get("enabled") is True
+
+
+def _get(document: object, parts: Sequence[str]) -> object:
+    for part in parts:
+        if not isinstance(document, Mapping):
+            return None
+        document = document.get(part)
+    return document
 
 
 def _yaml_path(parts: Sequence[PathPart]) -> str:
@@ -194,6 +290,19 @@ def _line(node: yaml.Node | None, parts: Sequence[PathPart]) -> int | None:
     for child in _walk(node, parts):
         found = child
     return found.start_mark.line + 1
+
+
+def _key_line(node: yaml.Node | None, parts: Sequence[PathPart]) -> int | None:
+    """1-based line of the key that ends ``parts`` (where a block starts, not its first child)."""
+    if node is None or not parts:
+        return _line(node, parts)
+    parents = list(_walk(node, parts[:-1]))
+    mapping = parents[-1] if parents else node
+    if len(parents) == len(parts) - 1 and isinstance(mapping, yaml.MappingNode):
+        for key_node, _ in mapping.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(parts[-1]):
+                return key_node.start_mark.line + 1
+    return _line(node, parts)
 
 
 def _walk(node: yaml.Node, parts: Sequence[PathPart]) -> Iterator[yaml.Node]:

@@ -2,7 +2,8 @@
 
 They share the controller's code paths (:func:`translate.to_host`, :meth:`patches.PatchList.apply`
 and :mod:`syncer.config`), so what ``translate`` prints is what ``run`` would write, and
-``check-config`` accepts exactly the files ``run`` accepts. This module owns their file I/O;
+``check-config`` accepts the files ``run`` accepts, except settings ``run`` starts under but
+cannot serve (multi-namespace mode), which it only logs. This module owns their file I/O;
 :mod:`syncer.cli` owns the flags.
 
 Exit codes: 0 success; 1 some objects were skipped or refused (the others are still printed);
@@ -244,17 +245,29 @@ def check_config_command(*, path: str, explicit: bool, stdout: TextIO, stderr: T
     """``netpol-syncer check-config``: 0 and a one-line summary, or 2 and every problem.
 
     ``explicit`` is whether the path was given (flag or environment); like ``run``, a missing
-    file at the default path means the defaults and is not an error.
+    file at the default path means the defaults and is not an error. A whole vcluster.yaml is
+    explained as well: each block the syncer ignores is a ``note`` on standard output, each
+    vCluster-syntax patch entry a problem that names its RFC 6902 equivalent, and settings the
+    syncer cannot serve (multi-namespace mode) are problems here although ``run`` only logs
+    them, since it would start and enforce nothing.
     """
     try:
         sync = config.load(path, missing_ok=not explicit)
     except config.ConfigError as exc:
-        _print_config_error(exc, stderr)
+        _print_notes(exc.ignored, exc.source, stdout)
+        _print_problems(exc.source, [*exc.problems, *exc.unsupported], stderr)
         return UNUSABLE
+    source = sync.source or path
+    _print_notes(sync.ignored, source, stdout)
+    unsupported = {str(u) for u in sync.unsupported}
     for warning in sync.warnings:
-        print(f"warning: {path}: {warning}", file=stderr)
+        if warning not in unsupported:
+            print(f"warning: {path}: {warning}", file=stderr)
     for warning in sample_warnings(sync.patches):
         print(f"warning: {path}: {warning}", file=stderr)
+    if sync.unsupported:
+        _print_problems(source, sync.unsupported, stderr)
+        return UNUSABLE
     if sync.source is None:
         print(f"ok: no file at {path}, so the defaults apply: {sync.summary()}", file=stdout)
     else:
@@ -263,25 +276,40 @@ def check_config_command(*, path: str, explicit: bool, stdout: TextIO, stderr: T
 
 
 def sample_warnings(patch_list: patches.PatchList) -> list[str]:
-    """Patches that break the scoping invariants of a typical policy (and so of most)."""
+    """Patches that break the scoping invariants of a typical policy, or widen it (and so most)."""
     target = translate.Target(vcluster="sample", host_namespace="sample-host")
     try:
         patch_list.apply(translate.to_host(_SAMPLE_POLICY, target), vcluster=target.vcluster)
     except patches.PatchRefused as exc:
-        if exc.reason == "patch_out_of_scope":
+        if exc.reason != "patch_failed":
             entry = "the patches" if exc.entry is None else f"patch entry {exc.entry}"
+            verb = (
+                "widens the policy"
+                if exc.reason == "patch_widens"
+                else "breaks the scoping invariants"
+            )
             return [
-                f"on a sample policy, {entry} breaks the scoping invariants ({exc.detail}); the"
-                " syncer would refuse every object where it does the same"
+                f"on a sample policy, {entry} {verb} ({exc.detail}); the syncer would refuse"
+                " every object where it does the same"
             ]
     return []
 
 
 def _print_config_error(exc: config.ConfigError, stderr: TextIO) -> None:
-    for problem in exc.problems:
-        print(f"error: {problem.format(exc.source)}", file=stderr)
-    count = len(exc.problems)
-    print(f"{exc.source}: {count} problem{'s' if count != 1 else ''}", file=stderr)
+    _print_problems(exc.source, exc.problems, stderr)
+
+
+def _print_problems(source: str, problems: Sequence[config.ConfigProblem], stderr: TextIO) -> None:
+    """Each problem on its own line, in file order, then the count."""
+    for problem in sorted(problems, key=lambda p: (p.line is None, p.line or 0)):
+        print(f"error: {problem.format(source)}", file=stderr)
+    count = len(problems)
+    print(f"{source}: {count} problem{'s' if count != 1 else ''}", file=stderr)
+
+
+def _print_notes(notes: Sequence[config.ConfigProblem], source: str, stdout: TextIO) -> None:
+    for note in notes:
+        print(f"note: {note.format(source)}", file=stdout)
 
 
 # --- version ---

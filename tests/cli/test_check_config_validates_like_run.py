@@ -41,9 +41,9 @@ def test_every_problem_is_listed_and_the_exit_code_is_2(tmp_path: Path) -> None:
         f"error: {cfg}:4: {base}.enabled: expected true or false, got the string 'sometimes'",
         f"error: {cfg}:7: {base}.patches[1].op: unknown op 'ad'; expected one of add, remove,"
         " replace, move, copy, test",
-        f"error: {cfg}:8: {base}.patches[2]: vCluster expression-style patches (path +"
-        " expression) are not supported; only RFC 6902 operations are: write {op:"
-        " add|remove|replace|move|copy|test, path: /json/pointer, ...}",
+        f"error: {cfg}:8: {base}.patches[2]: vCluster's own patch syntax (path + expression)"
+        " is not supported, only RFC 6902 operations are; no RFC 6902 equivalent: the"
+        " expression computes the value with JavaScript; RFC 6902 sets constants only",
         f"{cfg}: 3 problems",
     ]
 
@@ -97,6 +97,21 @@ def test_patches_that_break_the_scope_of_a_typical_policy_are_warned_about(tmp_p
     assert done.stderr.startswith(
         f"warning: {cfg}: on a sample policy, patch entry 1 breaks the scoping invariants"
         " (/metadata/name must stay 'sample-x-sample-x-sample')"
+    )
+
+
+def test_patches_that_widen_a_typical_policy_are_warned_about(tmp_path: Path) -> None:
+    """A valid list that would widen a sample policy passes with a warning naming the entry."""
+    cfg = tmp_path / "vcluster.yaml"
+    cfg.write_text(
+        "sync: {toHost: {networkPolicies: {patches: [{op: remove, path: /spec/ingress/0/from}]}}}\n"
+    )
+    done = netpol_syncer("check-config", "--config", str(cfg))
+    assert done.returncode == 0
+    assert done.stderr.startswith(
+        f"warning: {cfg}: on a sample policy, patch entry 0 widens the policy"
+        " (/spec/ingress/0 allows any source on any port, which no unpatched ingress rule"
+        " allows); the syncer would refuse every object where it does the same"
     )
 
 
