@@ -32,6 +32,7 @@ Pure and typed like the rest of :mod:`patches`; it never raises on a malformed d
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -145,12 +146,9 @@ def _widenings(after: Mapping[str, Any], before: Mapping[str, Any]) -> Iterator[
     for field in after:
         if field not in _SPEC_FIELDS and after[field] != before.get(field):
             raise _Unreadable(f"/spec/{_escape(str(field))}", "is not a NetworkPolicy field")
-    new_selector = _selector(after.get("podSelector"), "/spec/podSelector")
-    try:
-        old_selector = _selector(before.get("podSelector"), "/spec/podSelector")
-    except _Unreadable:
-        old_selector = None
-    if old_selector is None or not _equal(new_selector, old_selector):
+    if after.get("podSelector") != before.get("podSelector") and not _same_selection(
+        after.get("podSelector"), before.get("podSelector")
+    ):
         yield (
             "/spec/podSelector must select exactly the pods it selected before (pods it stops"
             " selecting would lose this policy's isolation)"
@@ -165,10 +163,15 @@ def _widenings(after: Mapping[str, Any], before: Mapping[str, Any]) -> Iterator[
             )
         if policy_type not in new_types:
             continue
-        covering = (
-            _lenient_rules(before, direction, peers_field) if policy_type in old_types else []
-        )
-        for index, rule in enumerate(_rules(after, direction, peers_field)):
+        isolated_before = policy_type in old_types
+        unchanged = before.get(direction) if isolated_before else None
+        covering: list[_Rule] | None = None
+        for index, raw in _items(after.get(direction), "/spec", direction):
+            if isinstance(unchanged, list) and raw in unchanged:
+                continue  # the same rule in the same effective direction allows the same
+            rule = _rule(raw, f"/spec/{direction}/{index}", peers_field)
+            if covering is None:
+                covering = _lenient_rules(before, direction, peers_field) if isolated_before else []
             where = f"/spec/{direction}/{index}"
             gap = _uncovered(rule, covering)
             if gap is not None:
@@ -287,8 +290,13 @@ def _implies(narrow: _Selector, wide: _Selector) -> bool:
     return all(any(_follows(n, w) for n in narrow if n.key == w.key) for w in wide)
 
 
-def _equal(a: _Selector, b: _Selector) -> bool:
-    return _implies(a, b) and _implies(b, a)
+def _same_selection(after: object, before: object) -> bool:
+    """Both selectors provably select the same label sets (an unreadable one never does)."""
+    try:
+        new, old = _selector(after, "/spec/podSelector"), _selector(before, "/spec/podSelector")
+    except _Unreadable:
+        return False
+    return _implies(new, old) and _implies(old, new)
 
 
 def _follows(given: _Requirement, wanted: _Requirement) -> bool:
@@ -317,16 +325,6 @@ def _types(spec: Mapping[str, Any]) -> frozenset[str]:
     if not isinstance(declared, list) or not all(t in ("Ingress", "Egress") for t in declared):
         raise _Unreadable("/spec/policyTypes", "must be a list of Ingress and Egress")
     return frozenset(declared)
-
-
-def _rules(spec: Mapping[str, Any], direction: str, peers_field: str) -> Iterator[_Rule]:
-    rules = spec.get(direction)
-    if rules is None:
-        return
-    if not isinstance(rules, list):
-        raise _Unreadable(f"/spec/{direction}", "is not a list")
-    for index, rule in enumerate(rules):
-        yield _rule(rule, f"/spec/{direction}/{index}", peers_field)
 
 
 def _lenient_rules(spec: Mapping[str, Any], direction: str, peers_field: str) -> list[_Rule]:
@@ -391,10 +389,19 @@ def _block(block: object, path: str) -> _BlockPeer:
 def _network(value: object, path: str) -> Network:
     if not isinstance(value, str):
         raise _Unreadable(path, "is not a CIDR string")
+    network = _parse_network(value)
+    if network is None:
+        raise _Unreadable(path, f"{value!r} is not a CIDR")
+    return network
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_network(value: str) -> Network | None:
+    """Parsing is most of the check's cost, and a cluster's policies repeat a few CIDRs."""
     try:
         return ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise _Unreadable(path, f"{value!r} is not a CIDR") from None
+        return None
 
 
 def _port(port: object, path: str) -> _Port:
@@ -451,7 +458,7 @@ def _requirement(expression: object, path: str) -> _Requirement | None:
 
 def _object(value: object, path: str, fields: frozenset[str]) -> Mapping[str, Any]:
     """``value`` as a JSON object of known ``fields``; null members count as absent."""
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):  # dict first: ABCs are slow
         raise _Unreadable(path, "is not an object")
     for key in value:
         if key not in fields:
