@@ -463,6 +463,55 @@ class SyncerProcess:
         return await _terminate(self.process)
 
 
+def syncer_args(
+    virtual_kubeconfig: Path,
+    host_kubeconfig: Path,
+    config_path: Path,
+    *,
+    port: int,
+    workers: int,
+    resync_period: float,
+    log_level: str = "info",
+) -> list[str]:
+    """``netpol-syncer run`` arguments of a benchmarked syncer (rate limits off)."""
+    return [
+        "run",
+        "--name", VCLUSTER,
+        "--host-namespace", HOST_NAMESPACE,
+        "--virtual-kubeconfig", str(virtual_kubeconfig),
+        "--host-kubeconfig", str(host_kubeconfig),
+        "--config", str(config_path),
+        "--metrics-address", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--resync-period", f"{resync_period}s",
+        "--log-format", "json",
+        "--log-level", log_level,
+        "--virtual-qps", str(BENCH_QPS),
+        "--virtual-burst", str(BENCH_BURST),
+        "--host-qps", str(BENCH_QPS),
+        "--host-burst", str(BENCH_BURST),
+    ]  # fmt: skip
+
+
+async def spawn_syncer(
+    args: Sequence[str], log_path: Path, session: aiohttp.ClientSession
+) -> SyncerProcess:
+    """Start ``netpol-syncer run`` (``args`` from :func:`syncer_args`) with its log in a file."""
+    port = args[list(args).index("--metrics-address") + 1].rpartition(":")[2]
+    spawned_at = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "import sys; from syncer.cli import main; sys.exit(main(sys.argv[1:]))",
+        *args,
+        cwd=REPO,
+        env=_child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=log_path.open("ab"),
+    )
+    return SyncerProcess(process, f"http://127.0.0.1:{port}", log_path, spawned_at, session)
+
+
 @contextlib.asynccontextmanager
 async def syncer_process(
     virtual: SimServer,
@@ -475,38 +524,18 @@ async def syncer_process(
     tag: str = "syncer",
 ) -> AsyncIterator[SyncerProcess]:
     """Spawn ``netpol-syncer run`` against the two servers; SIGTERM it on exit."""
-    port = free_port()
-    log_path = workdir / f"{tag}.log"
-    args = [
-        "run",
-        "--name", VCLUSTER,
-        "--host-namespace", HOST_NAMESPACE,
-        "--virtual-kubeconfig", str(virtual.kubeconfig),
-        "--host-kubeconfig", str(host.kubeconfig),
-        "--config", str(_empty_config(workdir)),
-        "--metrics-address", f"127.0.0.1:{port}",
-        "--workers", str(workers),
-        "--resync-period", f"{resync_period}s",
-        "--log-format", "json",
-        "--log-level", log_level,
-        "--virtual-qps", str(BENCH_QPS),
-        "--virtual-burst", str(BENCH_BURST),
-        "--host-qps", str(BENCH_QPS),
-        "--host-burst", str(BENCH_BURST),
-    ]  # fmt: skip
-    spawned_at = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        "import sys; from syncer.cli import main; sys.exit(main(sys.argv[1:]))",
-        *args,
-        cwd=REPO,
-        env=_child_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=log_path.open("wb"),
+    args = syncer_args(
+        virtual.kubeconfig,
+        host.kubeconfig,
+        _empty_config(workdir),
+        port=free_port(),
+        workers=workers,
+        resync_period=resync_period,
+        log_level=log_level,
     )
+    log_path = workdir / f"{tag}.log"
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
-        proc = SyncerProcess(process, f"http://127.0.0.1:{port}", log_path, spawned_at, session)
+        proc = await spawn_syncer(args, log_path, session)
         try:
             yield proc
         finally:

@@ -12,10 +12,20 @@ to ``count`` hits and removed again (also as a context manager)::
 
 Faults are checked after authentication and authorization, in registration order; all
 matching delays add up, and the first matching failure answers the request.
+
+A fault with ``probability`` below 1 applies to that share of the matching requests, drawn from
+the registry's own seeded generator (:meth:`Faults.seed`), so a campaign is reproducible::
+
+    api.faults.seed(7)
+    api.faults.fail(verb=["create", "update"], resource="networkpolicies", probability=0.05)
+
+``stall_watches(..., token=...)`` narrows a stall to the clients of one bearer token, e.g. one
+of two replicas.
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -51,6 +61,8 @@ class Fault:
     seconds: float = 0.0
     count: int | None = None
     """How many more requests it applies to (``None``: unlimited)."""
+    probability: float = 1.0
+    """Share of the matching requests it applies to (drawn from the registry's generator)."""
     hits: int = 0
     """How many requests it has affected so far."""
     _owner: Faults | None = field(default=None, repr=False)
@@ -110,13 +122,18 @@ class Faults:
         resolve: Callable[[str], str],
         drop_watches: Callable[[str | None, bool], int],
         compact: Callable[[str | None], None],
-        stall_watches: Callable[[str | None], int] = lambda resource: 0,
+        stall_watches: Callable[[str | None, str | None], int] = lambda resource, token: 0,
     ) -> None:
         self._faults: list[Fault] = []
         self._resolve = resolve
         self._drop_watches = drop_watches
         self._stall_watches = stall_watches
+        self._random = random.Random(0)
         self._compact = compact
+
+    def seed(self, value: int) -> None:
+        """Reseed the generator that decides which requests a partial fault hits."""
+        self._random.seed(value)
 
     def _resources(self, resource: Matcher) -> frozenset[str] | None:
         values = _normalize(resource)
@@ -132,8 +149,14 @@ class Faults:
         count: int | None = None,
         retry_after: int | None = None,
         message: str | None = None,
+        probability: float = 1.0,
     ) -> Fault:
-        """Answer matching requests with ``status`` (a proper Status body; Retry-After if given)."""
+        """Answer matching requests with ``status`` (a proper Status body; Retry-After if given).
+
+        ``probability`` below 1 fails only that share of the matching requests.
+        """
+        if not 0.0 < probability <= 1.0:
+            raise ValueError(f"probability must be in (0, 1], got {probability}")
         fault = Fault(
             "fail",
             _normalize(verb),
@@ -144,6 +167,7 @@ class Faults:
             retry_after=retry_after,
             message=message,
             count=count,
+            probability=probability,
             _owner=self,
         )
         self._faults.append(fault)
@@ -180,12 +204,13 @@ class Faults:
         """
         return self._drop_watches(None if resource is None else self._resolve(resource), graceful)
 
-    def stall_watches(self, resource: str | None = None) -> int:
+    def stall_watches(self, resource: str | None = None, *, token: str | None = None) -> int:
         """Make open watch streams go silent, like a half-open connection: the stream stays
         open but delivers nothing more (no events, no bookmarks, no end at its timeout) until
         :meth:`drop_watches` closes it; the client then resumes from the last version it saw.
-        Watches opened later are not affected. Returns how many streams were stalled."""
-        return self._stall_watches(None if resource is None else self._resolve(resource))
+        Watches opened later are not affected. ``token`` limits it to requests that carried
+        that bearer token. Returns how many streams were stalled."""
+        return self._stall_watches(None if resource is None else self._resolve(resource), token)
 
     def compact(self, resource: str | None = None) -> None:
         """Drop the event history, so watching or paging from an older version gets 410."""
@@ -214,6 +239,8 @@ class Faults:
             if fault.exhausted or not fault.matches(info):
                 continue
             if fault.kind == "fail" and verdict.error is not None:
+                continue
+            if fault.probability < 1.0 and self._random.random() >= fault.probability:
                 continue
             fault.hits += 1
             if fault.count is not None:

@@ -533,13 +533,19 @@ class Api:
 
     # --- watch control ------------------------------------------------------------------------
 
-    def stall_watches(self, plural: str | None = None) -> int:
-        """Silence open watch streams of one resource (or all); returns how many."""
+    def stall_watches(self, plural: str | None = None, token: str | None = None) -> int:
+        """Silence open watch streams of one resource (or all), optionally only those that
+        carried bearer ``token``; returns how many."""
         stalled = 0
         for active in list(self.watches):
-            if plural is None or active.watcher.rtype.plural == plural:
-                active.watcher.stall()
-                stalled += 1
+            if plural is not None and active.watcher.rtype.plural != plural:
+                continue
+            if token is not None and active.request.headers.get("Authorization") != (
+                f"Bearer {token}"
+            ):
+                continue
+            active.watcher.stall()
+            stalled += 1
         return stalled
 
     def close_watches(self, plural: str | None = None, *, graceful: bool = False) -> int:

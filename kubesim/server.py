@@ -86,7 +86,7 @@ class KubeSim:
             compact=lambda plural: self.storage.compact(
                 None if plural is None else self.registry.resolve(plural)
             ),
-            stall_watches=lambda plural: self._api.stall_watches(plural),
+            stall_watches=lambda plural, token: self._api.stall_watches(plural, token),
         )
         self._api = Api(
             storage=self.storage,
