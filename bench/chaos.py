@@ -47,7 +47,7 @@ import json
 import random
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -76,6 +76,17 @@ CONVERGE_OBSERVE: Final = 60.0
 RESYNC_PERIOD: Final = 10.0
 LEASE: Final = ("4s", "3s", "1s")
 """Lease duration, renew deadline and retry period of both replicas: a quick failover."""
+SCENARIOS: Final = (
+    "drops",
+    "429",
+    "compaction",
+    "restart",
+    "more-drops",
+    "outage",
+    "kill",
+    "failover",
+)
+"""The fault scenarios, in the order they run (``--skip NAME`` leaves one out)."""
 PATCHES: Final = (
     "sync:\n  toHost:\n    networkPolicies:\n      enabled: true\n      patches:\n"
     "        - op: add\n          path: /metadata/labels/campaign\n          value: chaos\n"
@@ -424,6 +435,8 @@ class Plan:
     outage: float
     churn_pause: float
     quick: bool
+    skip: frozenset[str] = frozenset()
+    """Scenarios left out (to narrow down a failure): see :data:`SCENARIOS`."""
 
 
 class Campaign:
@@ -679,15 +692,20 @@ async def _run(c: Campaign, a: Replica, b: Replica) -> Json:
     c.note("5% of host writes fail with 500 from now on")
     stop = asyncio.Event()
     churn = asyncio.create_task(c.workload.churn(stop, pause=plan.churn_pause, limit=100_000))
+    scenarios: dict[str, Callable[[], Awaitable[None]]] = {
+        "drops": lambda: c.drops(times=3, every=1.0),
+        "429": c.too_many_requests,
+        "compaction": c.compaction,
+        "restart": c.host_restart,
+        "more-drops": lambda: c.drops(times=2, every=0.5),
+        "outage": c.virtual_outage,
+        "kill": c.kill_mid_burst,
+        "failover": c.failover_with_stalled_standby,
+    }
     try:
-        await c.drops(times=3, every=1.0)
-        await c.too_many_requests()
-        await c.compaction()
-        await c.host_restart()
-        await c.drops(times=2, every=0.5)
-        await c.virtual_outage()
-        await c.kill_mid_burst()
-        await c.failover_with_stalled_standby()
+        for name, scenario in scenarios.items():
+            if name not in plan.skip:
+                await scenario()
         while c.workload.remaining > 0:
             await c.workload.burst(min(20, c.workload.remaining))
     finally:
@@ -789,6 +807,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
         outage=args.outage if args.outage is not None else (8.0 if args.quick else 20.0),
         churn_pause=0.05 if args.quick else 0.02,
         quick=args.quick,
+        skip=frozenset(args.skip),
     )
 
 
@@ -815,6 +834,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=1, help="seed of the workload and faults")
     parser.add_argument("--quick", action="store_true", help="CI size: 60 policies, 8 s outage")
     parser.add_argument("--outage", type=float, default=None, help="virtual outage seconds")
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=SCENARIOS, help="leave a scenario out"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="keep logs in this directory")
     args = parser.parse_args(argv)
     plan = plan_from(args)
