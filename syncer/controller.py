@@ -66,8 +66,9 @@ class ControllerSettings:
     an API server's per-client fairness share; more only adds conflicts."""
 
     resync_period: float = 600.0
-    """Seconds between re-enqueues of every key (no API calls). Repairs anything an event
-    missed and retries keys given up on; ten minutes keeps idle CPU negligible at 10k keys."""
+    """Seconds between re-enqueues of every key (no LIST: both watches resume from their last
+    version, two requests). Repairs anything an event missed, even one a half-open watch
+    swallowed, and retries keys given up on; ten minutes keeps idle CPU negligible at 10k keys."""
 
     max_retries: int = 100
     """Temporary failures of one key before giving up until the next change or resync; with
@@ -498,6 +499,10 @@ class Controller:
     async def _resync(self) -> None:
         while True:
             await self._clock.sleep(self.settings.resync_period)
+            # Watches resume from their last version first, so changes a half-open connection
+            # swallowed reach the caches (and enqueue their keys) within this period.
+            self.virtual_informer.rewatch()
+            self.host_informer.rewatch()
             self._enqueue_all()
 
     def _enqueue_all(self) -> None:

@@ -85,6 +85,7 @@ class Informer:
         last complete LIST was sent, or when a bookmark arrived."""
         self._current = asyncio.Event()
         self._relist_wanted = False
+        self._rewatch_wanted = False
         self._watching: asyncio.Task[int] | None = None
         self.failing_since: float | None = None
         """Monotonic time of the first failed list/watch attempt in a row; None once a list
@@ -102,6 +103,7 @@ class Informer:
                     self._relist_wanted = False
                     await self._list()
                 opened = self._clock.now()
+                self._rewatch_wanted = False
                 self._watching = asyncio.create_task(self._watch(), name=f"watch-{self.cluster}")
                 try:
                     delivered = await self._watching
@@ -113,9 +115,10 @@ class Informer:
                     await self._clock.sleep(self._backoff.next_delay())
             except asyncio.CancelledError:
                 task = asyncio.current_task()
-                if not self._relist_wanted or (task is not None and task.cancelling()):
+                wanted = self._relist_wanted or self._rewatch_wanted
+                if not wanted or (task is not None and task.cancelling()):
                     raise
-                self._restarted("relist")
+                self._restarted("relist" if self._relist_wanted else "resync")
             except errors.Gone:
                 log.info("watch history expired, listing again", cluster=self.cluster)
                 self.resource_version = None
@@ -140,6 +143,18 @@ class Informer:
         (changes reported as usual), and the watch resumed from that list."""
         self._relist_wanted = True
         if self._watching is not None:
+            self._watching.cancel()
+
+    def rewatch(self) -> None:
+        """End the open watch so it resumes from the last version seen (no LIST).
+
+        A half-open connection delivers nothing and ends nothing until the read timeout
+        (several minutes); the events it swallowed are still in the server's history, so
+        watching again from the last version delivers them. The resync calls this, which
+        bounds what a silently dead watch can hide to one resync period.
+        """
+        if self._watching is not None:
+            self._rewatch_wanted = True
             self._watching.cancel()
 
     async def wait_current(self, since: float) -> None:
