@@ -376,10 +376,22 @@ class Replica:
     last_metrics: h.Samples = field(default_factory=dict)
 
     async def start(self) -> None:
+        """Spawn the process and wait until it serves its probes (signal handlers are set
+        by then, so a SIGTERM is a clean shutdown, not a kill during start-up)."""
         self.proc = await h.spawn_syncer(self.args, self.log_path, self.session)
         self._told = False
         self.starts += 1
         self._monitor = asyncio.create_task(self._watch(self.proc))
+        await h.wait_for_async(self._serving, within=60, what=f"replica {self.tag} to serve")
+
+    async def _serving(self) -> bool:
+        assert self.proc is not None
+        try:
+            async with self.session.get(self.proc.url + "/healthz") as response:
+                await response.read()
+                return True
+        except (aiohttp.ClientError, TimeoutError):
+            return False
 
     async def _watch(self, proc: h.SyncerProcess) -> None:
         code = await proc.process.wait()
