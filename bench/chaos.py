@@ -22,6 +22,7 @@ Afterwards the campaign checks (each reported as pass/fail):
 
 - ``converged_within_15s``: once the faults and the churn have stopped, the host copies equal
   the translation (with the same patches) of the virtual state within 15 s;
+- ``converged_after_each_fault``: the same after each scenario, with the churn paused;
 - ``no_live_copy_deleted``: no host copy was deleted while the virtual object it copies existed;
 - ``foreign_untouched``: host policies the syncer does not own kept their resourceVersion and
   saw no event;
@@ -196,9 +197,12 @@ class Workload:
         elif self.alive:
             self.update()
 
-    async def churn(self, stop: asyncio.Event, *, pause: float, limit: int) -> None:
-        """A change every ``pause`` seconds until ``stop`` (or ``limit`` changes)."""
+    async def churn(
+        self, stop: asyncio.Event, running: asyncio.Event, *, pause: float, limit: int
+    ) -> None:
+        """A change every ``pause`` seconds while ``running``, until ``stop`` (or ``limit``)."""
         for _ in range(limit):
+            await running.wait()
             if stop.is_set():
                 return
             self.step()
@@ -702,8 +706,12 @@ async def _run(c: Campaign, a: Replica, b: Replica) -> Json:
         verb=list(WRITE_VERBS), resource=NETPOLS, status=500, probability=0.05
     )
     c.note("5% of host writes fail with 500 from now on")
-    stop = asyncio.Event()
-    churn = asyncio.create_task(c.workload.churn(stop, pause=plan.churn_pause, limit=100_000))
+    stop, running = asyncio.Event(), asyncio.Event()
+    running.set()
+    churn = asyncio.create_task(
+        c.workload.churn(stop, running, pause=plan.churn_pause, limit=100_000)
+    )
+    after: dict[str, float | None] = {}
     scenarios: dict[str, Callable[[], Awaitable[None]]] = {
         "drops": lambda: c.drops(times=3, every=1.0),
         "429": c.too_many_requests,
@@ -716,12 +724,18 @@ async def _run(c: Campaign, a: Replica, b: Replica) -> Json:
     }
     try:
         for name, scenario in scenarios.items():
-            if name not in plan.skip:
-                await scenario()
+            if name in plan.skip:
+                continue
+            await scenario()
+            running.clear()  # the churn pauses: how long until the host has caught up?
+            seconds, _ = await c.wait_converged(CONVERGE_LIMIT)
+            after[name] = rounded(seconds)
+            running.set()
         while c.workload.remaining > 0:
             await c.workload.burst(min(20, c.workload.remaining))
     finally:
         stop.set()
+        running.set()
         await churn
         c.faults["host_write_500"] = write_failures.hits
         write_failures.remove()
@@ -752,6 +766,7 @@ async def _run(c: Campaign, a: Replica, b: Replica) -> Json:
     responses = c.host.counters.responses()
     checks = {
         "converged_within_15s": converge is not None and converge <= CONVERGE_LIMIT,
+        "converged_after_each_fault": all(v is not None for v in after.values()),
         "no_live_copy_deleted": not c.observer.live_deletes,
         "foreign_untouched": not foreign_changed and not c.observer.foreign_touched,
         "never_unscoped": not c.observer.unscoped,
@@ -769,6 +784,9 @@ async def _run(c: Campaign, a: Replica, b: Replica) -> Json:
         "checks": checks,
         "duration_s": rounded(time.monotonic() - c.started),
         "time_to_converge_s": rounded(converge),
+        "converge_after_fault_s": after,
+        "converge_after_fault_note": "churn paused after each scenario, 5% write failures on; "
+        "null: not within 15 s",
         "initial_sync_s": rounded(initial),
         "faults": c.faults,
         "timeline": c.timeline,

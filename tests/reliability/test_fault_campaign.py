@@ -29,12 +29,13 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def _explain(report: dict[str, Any]) -> str:
-    keys = ("checks", "violations", "timeline", "failover", "tampering", "logs")
+    keys = ("checks", "violations", "converge_after_fault_s", "timeline", "failover", "logs")
     return json.dumps({k: report.get(k) for k in keys}, indent=1)[:6000]
 
 
 @pytest.mark.parametrize("check", [
     pytest.param("converged_within_15s", id="host equals the translation within 15 s"),
+    pytest.param("converged_after_each_fault", id="the host catches up after each fault"),
     pytest.param("no_live_copy_deleted", id="no live copy was ever deleted"),
     pytest.param("foreign_untouched", id="foreign host policies untouched"),
     pytest.param("never_unscoped", id="no unscoped host policy ever existed"),
