@@ -45,6 +45,7 @@ import asyncio
 import contextlib
 import copy
 import json
+import logging
 import random
 import signal
 import time
@@ -665,6 +666,20 @@ def rounded(value: float | None) -> float | None:
 
 async def run_campaign(plan: Plan, work: Path) -> Json:
     """Run the whole campaign once and return the report (``report["ok"]``: every check)."""
+    # The servers report clients that vanish mid-request (restarts, kills): to a file.
+    server_log = logging.getLogger("kubesim")
+    handler = logging.FileHandler(work / "kubesim.log")
+    server_log.addHandler(handler)
+    server_log.propagate = False
+    try:
+        return await _campaign(plan, work)
+    finally:
+        server_log.removeHandler(handler)
+        server_log.propagate = True
+        handler.close()
+
+
+async def _campaign(plan: Plan, work: Path) -> Json:
     async with (
         KubeSim(bookmark_interval=1.0) as virtual,
         KubeSim(bookmark_interval=1.0, namespaces=[*DEFAULT_NAMESPACES, h.HOST_NAMESPACE]) as host,
