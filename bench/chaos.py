@@ -323,12 +323,14 @@ class HostObserver:
             self.foreign_touched.append(f"{event.type} {name}")
             return
         obj = json.loads(event.entry.raw)
-        if not translate.is_owned(obj, TARGET):
-            return
         if event.type == "DELETED":
-            self._check_delete(name, obj)
-        else:
-            self.unscoped.extend(scoping_problems(obj))
+            if translate.is_owned(obj, TARGET):
+                self._check_delete(name, obj)
+            return
+        # Only the syncer (and the campaign's own tampering, which stays scoped) writes here.
+        if not translate.is_owned(obj, TARGET):
+            self.unscoped.append(f"{name}: written without this syncer's ownership markers")
+        self.unscoped.extend(scoping_problems(obj))
 
     def _check_delete(self, name: str, obj: Json) -> None:
         if name in self.allowed_deletes:
