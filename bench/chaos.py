@@ -187,13 +187,14 @@ class Workload:
         self.counts["delete"] += 1
 
     def step(self) -> None:
-        """One random change: mostly creates while any remain, then updates and deletes."""
+        """One random change: mostly creates while any remain, then updates and deletes (never
+        below half of ``total``, so the end state still has many policies to compare)."""
         roll = self.rng.random()
         if self.remaining > 0 and (roll < 0.5 or len(self.alive) < 10):
             self.create()
         elif self.alive and roll < 0.85:
             self.update()
-        elif len(self.alive) > 10:
+        elif len(self.alive) > max(10, self.total // 2):
             self.delete()
         elif self.alive:
             self.update()
