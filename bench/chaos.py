@@ -30,6 +30,7 @@ Afterwards the campaign checks (each reported as pass/fail):
   virtual cluster's pods (checked here independently of the syncer's own checks);
 - ``tampering_repaired``: the widened rule reverted and the deleted copy recreated within one
   resync period;
+- ``healthy_at_end``: both replicas answer ``/healthz`` with 200 once everything recovered;
 - ``no_unexpected_exit``: no replica ever exited unless killed on purpose; SIGTERM at the end
   exits 0.
 
@@ -391,6 +392,18 @@ class Replica:
         self.starts += 1
         self._monitor = asyncio.create_task(self._watch(self.proc))
         await h.wait_for_async(self._serving, within=60, what=f"replica {self.tag} to serve")
+
+    async def healthz(self) -> int | None:
+        """The status of ``/healthz`` now (``None``: not answering)."""
+        if not self.running:
+            return None
+        assert self.proc is not None
+        try:
+            async with self.session.get(self.proc.url + "/healthz") as response:
+                await response.read()
+                return response.status
+        except (aiohttp.ClientError, TimeoutError):
+            return None
 
     async def _serving(self) -> bool:
         assert self.proc is not None
@@ -765,6 +778,7 @@ async def _run(c: Campaign, a: Replica, b: Replica) -> Json:
         tampering = await c.tamper()
     await asyncio.sleep(0.5)  # any late write would still reach the observer
 
+    health = {r.tag: await r.healthz() for r in (a, b)}
     rss = {r.tag: r.rss() for r in (a, b)}
     for r in (a, b):
         await r.scrape()
@@ -790,6 +804,7 @@ async def _run(c: Campaign, a: Replica, b: Replica) -> Json:
         "never_unscoped": not c.observer.unscoped,
         "tampering_repaired": tampering["repaired_s"] is not None,
         "no_unexpected_exit": not unexpected,
+        "healthy_at_end": all(code == 200 for code in health.values()),
         "stalled_standby_took_over": bool(c.failover.get("stalled_streams"))
         and "new_leader" in c.failover,
     }
@@ -831,6 +846,7 @@ async def _run(c: Campaign, a: Replica, b: Replica) -> Json:
             t: int(h.metric(s, "netpol_syncer_watch_restarts_total")) for t, s in metrics.items()
         },
         "rss_kB": rss,
+        "healthz_at_end": health,
         "replicas": {
             r.tag: {"starts": r.starts, "kill9": r.kills, "exit_codes": r.exit_codes}
             for r in (a, b)

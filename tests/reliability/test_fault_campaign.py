@@ -41,6 +41,7 @@ def _explain(report: dict[str, Any]) -> str:
     pytest.param("never_unscoped", id="no unscoped host policy ever existed"),
     pytest.param("tampering_repaired", id="tampered copies repaired within one resync"),
     pytest.param("no_unexpected_exit", id="no process died unless told to"),
+    pytest.param("healthy_at_end", id="both replicas are healthy afterwards"),
     pytest.param("stalled_standby_took_over", id="the failover really hit a stalled standby"),
 ])  # fmt: skip
 def test_the_campaign_passes(report: dict[str, Any], check: str) -> None:
