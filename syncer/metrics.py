@@ -37,7 +37,7 @@ ReconcileResult = Literal[
     "created", "updated", "deleted", "unchanged", "skipped", "error", "conflict"
 ]
 Cluster = Literal["virtual", "host"]
-WatchRestartReason = Literal["closed", "error", "gone", "relist"]
+WatchRestartReason = Literal["closed", "error", "gone", "relist", "resync"]
 Verb = Literal["get", "list", "watch", "create", "update", "patch", "delete"]
 DriftKind = Literal["recreated", "reverted"]
 ErrorReason = Literal["PatchFailed", "HostRejected", "HostNameCollision", "Forbidden", "ApiError"]
@@ -157,7 +157,8 @@ class Metrics:
             "Watch streams restarted, by cluster and reason: closed (server ended it, normal), "
             "error (network or API failure, resumed with backoff), gone (410: history "
             "compacted, forced a full relist), relist (a new leader listed again to start from "
-            "a current cache).",
+            "a current cache), resync (the periodic resync resumed it from its last version, "
+            "so a silently dead connection hides nothing longer than one period).",
             ["cluster", "reason"],
             registry=r,
         )
