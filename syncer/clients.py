@@ -59,6 +59,7 @@ class Resource:
 NETWORK_POLICIES = Resource("/apis/networking.k8s.io/v1", "networkpolicies")
 EVENTS = Resource("/api/v1", "events")
 LEASES = Resource("/apis/coordination.k8s.io/v1", "leases")
+SERVICES = Resource("/api/v1", "services")
 
 
 class ListPage:
@@ -221,6 +222,7 @@ class KubeApi:
         namespace: str | None,
         *,
         label_selector: str | None = None,
+        field_selector: str | None = None,
         limit: int | None = None,
         continue_token: str | None = None,
     ) -> ListPage:
@@ -228,6 +230,8 @@ class KubeApi:
         query: list[tuple[str, Any]] = []
         if label_selector:
             query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
         if limit:
             query.append(("limit", limit))
         if continue_token:
@@ -243,6 +247,7 @@ class KubeApi:
         *,
         resource_version: str,
         label_selector: str | None = None,
+        field_selector: str | None = None,
         timeout_seconds: int = 300,
     ) -> AsyncIterator[AsyncIterator[Json]]:
         """Open a WATCH from ``resource_version`` with bookmarks; yields the event iterator.
@@ -260,6 +265,8 @@ class KubeApi:
         ]
         if label_selector:
             query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
         # The server ends the stream after timeout_seconds; a read that stalls much longer
         # than that means a dead connection that TCP has not noticed.
         read_timeout = aiohttp.ClientTimeout(

@@ -37,6 +37,7 @@ from syncer import (
     clients,
     electing,
     errors,
+    owning,
     queueing,
     ratelimiting,
     reconciling,
@@ -166,13 +167,20 @@ class Controller:
             metrics=metrics,
             clock=self._clock,
         )
+        self.owner = owning.ServiceOwner(
+            api=host_api,
+            target=target,
+            on_change=self._on_owner,
+            metrics=metrics,
+            clock=self._clock,
+        )
         self.reconciler = reconciling.Reconciler(
             target=target,
             virtual=self.virtual,
             host=self.host,
             host_api=host_api,
             virtual_api=virtual_api,
-            desire=desire,
+            desire=self.owner.owned(desire),
             may_write=self._leadership.may_write,
             clock=self._clock,
         )
@@ -210,6 +218,7 @@ class Controller:
             spawn("informer-virtual", self.virtual_informer.run),
             spawn("informer-host", self.host_informer.run),
             spawn("event-recorder", self.recorder.run),
+            spawn("informer-owner", self.owner.run),
         ]
         try:
             synced = asyncio.gather(
@@ -407,6 +416,11 @@ class Controller:
         self._changed_at.setdefault(key, self._clock.now())
         self.queue.add(key)
 
+    def _on_owner(self) -> None:
+        """The Service's uid changed: every copy needs the new owner reference."""
+        self.reconciler.in_sync.clear()
+        self._enqueue_all()
+
     def _on_host(self, old: caching.Json | None, new: caching.Json | None) -> None:
         if new is not None and self.reconciler.expectations.echo(
             caching.key_of(new), caching.version_of(new)
@@ -442,6 +456,7 @@ class Controller:
         started = self._clock.now()
         result = "error"
         refused = False
+        generation = self.owner.generation
         try:
             outcome = await self.reconciler.reconcile(key)
         except errors.NotLeader:
@@ -464,6 +479,10 @@ class Controller:
         else:
             result = outcome.action
             self.queue.forget(key)
+            if self.owner.generation != generation:
+                # Written (or found equal) under the previous owner: check again.
+                self.reconciler.in_sync.pop(key, None)
+                self.queue.add(key)
             changed_at = self._changed_at.pop(key, None)
             if outcome.action in ("created", "updated", "deleted") and changed_at is not None:
                 self._metrics.observe_sync_latency(self._clock.now() - changed_at)

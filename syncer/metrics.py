@@ -47,6 +47,7 @@ TaskName = Literal[
     "leadership",
     "informer-virtual",
     "informer-host",
+    "informer-owner",
     "event-recorder",
     "resync",
     "worker",

@@ -47,8 +47,9 @@ from syncer.clock import Clock, LoopClock
 log = structlog.get_logger("syncer.running")
 
 SHUTDOWN_GRACE = 2.5
-"""Seconds in-flight reconciles get after SIGTERM. A host write takes milliseconds; a hung one
-is abandoned (its object is reconciled again by the next process)."""
+"""The default of ``--shutdown-grace``: seconds in-flight reconciles get after SIGTERM. A host
+write takes milliseconds; a hung one is abandoned (its object is reconciled again by the next
+process)."""
 
 SERVER_STOP = 0.5
 """Seconds the metrics server waits for scrapes in flight when stopping."""
@@ -220,7 +221,7 @@ class Syncer:
         log.info("shutting down")
         try:
             if self.controller is not None:
-                await self.controller.shutdown(grace=SHUTDOWN_GRACE)
+                await self.controller.shutdown(grace=self.config.shutdown_grace)
                 # Workers are done; the elector and watchers stop, the lease is released.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(syncing), RELEASE_TIMEOUT + 0.5)

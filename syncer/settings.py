@@ -55,9 +55,10 @@ class Settings:
     ConfigMap, which must not keep the vCluster pod from starting."""
     sync: config.NetworkPolicySync = field(default_factory=config.NetworkPolicySync)
     """``sync.toHost.networkPolicies`` read from ``config_path``."""
-    metrics_address: str = ":8080"
-    """``[host]:port`` serving /metrics, /healthz and /readyz; 8080 on all interfaces is what
-    probes and ServiceMonitors expect of a Kubernetes controller."""
+    metrics_address: str = ":9810"
+    """``[host]:port`` serving /metrics, /healthz and /readyz, on all interfaces. A sidecar
+    shares the vCluster pod's ports; 9810 collides with nothing vCluster runs there (8443,
+    6443, 10257, 10259, 2379-2381, and the embedded CoreDNS's 1053, 8080, 8181, 9153)."""
     workers: int = 4
     """Concurrent reconciles. Each is I/O-bound (one host write at most); four keeps a burst of
     changes moving without flooding the host API server, which rate limits anyway."""
@@ -91,6 +92,11 @@ class Settings:
     enough to write 1,000 policies in under a minute, low enough not to crowd others out."""
     host_burst: int = 40
     """Short bursts above ``host_qps``; twice the rate."""
+    shutdown_grace: float = 2.5
+    """Seconds in-flight writes get after SIGTERM (``running.SHUTDOWN_GRACE``). A host write
+    takes milliseconds; a hung one is abandoned (the next process reconciles it again). With
+    event flush, lease release and server stop the process is gone within about 5 s: well
+    inside the 15 s grace period of vCluster's control-plane pod, which the sidecar shares."""
 
     def __post_init__(self) -> None:
         # Derived defaults: they depend on other fields, so they cannot be plain defaults.
@@ -292,7 +298,7 @@ OPTIONS: Final[tuple[Option, ...]] = (
         "metrics_address",
         "--metrics-address",
         parse_address,
-        "[host]:port for /metrics, /healthz, /readyz (default :8080)",
+        "[host]:port for /metrics, /healthz, /readyz (default :9810)",
         "ADDR",
     ),
     Option("workers", "--workers", parse_positive_int, "concurrent reconciles (default 4)", "N"),
@@ -387,6 +393,13 @@ OPTIONS: Final[tuple[Option, ...]] = (
         parse_positive_int,
         "request burst to the host API server (default 40)",
         "N",
+    ),
+    Option(
+        "shutdown_grace",
+        "--shutdown-grace",
+        parse_positive_duration,
+        "time in-flight writes get after SIGTERM (default 2.5s)",
+        "DURATION",
     ),
 )
 

@@ -52,6 +52,7 @@ class Informer:
         on_change: OnChange,
         namespace: str | None = None,
         label_selector: str | None = None,
+        field_selector: str | None = None,
         page_size: int = 0,
         watch_timeout: tuple[int, int] = (300, 600),
         backoff: ReconnectBackoff | None = None,
@@ -64,6 +65,7 @@ class Informer:
         self._resource = resource
         self._namespace = namespace
         self._selector = label_selector
+        self._field_selector = field_selector
         self._on_change = on_change
         # 0: one LIST request, as client-go's informers get from the API server's watch cache.
         # A consistent list of 10,000 policies is ~20 MB; page it only for much larger sets.
@@ -178,6 +180,7 @@ class Informer:
                 self._resource,
                 self._namespace,
                 label_selector=self._selector,
+                field_selector=self._field_selector,
                 limit=self._page_size,
                 continue_token=continue_token,
             )
@@ -214,6 +217,7 @@ class Informer:
             self._namespace,
             resource_version=self.resource_version,
             label_selector=self._selector,
+            field_selector=self._field_selector,
             timeout_seconds=random.randint(*self._watch_timeout),
         ) as events:
             self.last_activity = self._clock.now()

@@ -13,6 +13,7 @@ from translate.naming import (
     safe_concat,
     sha256_hex,
 )
+from translate.owner import is_service_owner_reference, service_owner_reference, with_owner
 from translate.ownership import is_owned, virtual_key_of
 from translate.policy import key_of, to_host
 from translate.scoping import violations
@@ -31,13 +32,16 @@ __all__ = [
     "host_pod_selector",
     "host_spec",
     "is_owned",
+    "is_service_owner_reference",
     "key_of",
     "markers",
     "merge_selectors",
     "rewrite_selector",
     "safe_concat",
+    "service_owner_reference",
     "sha256_hex",
     "to_host",
     "violations",
     "virtual_key_of",
+    "with_owner",
 ]

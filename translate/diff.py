@@ -2,9 +2,10 @@
 
 Owned: the whole ``spec``; every label and annotation of the desired object; tenant annotations
 an earlier copy carried (listed in ``vcluster.loft.sh/managed-annotations``) and the bookkeeping
-annotations; labels whose keys are hashed reserved keys of this virtual cluster. Everything
-else on the host object (labels and annotations other tools added, finalizers,
-ownerReferences, server-set metadata) is kept as it is.
+annotations; labels whose keys are hashed reserved keys of this virtual cluster; the owner
+reference to the vCluster's Service (:mod:`translate.owner`), whatever uid it carries.
+Everything else on the host object (labels, annotations and owner references other tools
+added, finalizers, server-set metadata) is kept as it is.
 
 Labels have no bookkeeping annotation (SPEC §3 defines none), so the caller passes the label
 keys it wrote last time (``owned_labels``): those missing from the desired object are removed.
@@ -22,7 +23,7 @@ import copy
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from translate import markers
+from translate import markers, owner
 from translate.naming import translated_reserved_keys
 from translate.types import NetworkPolicy
 
@@ -56,11 +57,12 @@ def merged(
     """
     labels, annotations = _owned_metadata(desired, actual, vcluster, owned_labels)
     out = dict(actual)
-    out["metadata"] = {
-        **(actual.get("metadata") or {}),
-        "labels": labels,
-        "annotations": annotations,
-    }
+    meta = {**(actual.get("metadata") or {}), "labels": labels, "annotations": annotations}
+    references = _owner_references(desired, actual, vcluster)
+    meta.pop("ownerReferences", None)
+    if references:
+        meta["ownerReferences"] = references
+    out["metadata"] = meta
     out["spec"] = copy.deepcopy(desired["spec"])
     return out
 
@@ -77,7 +79,20 @@ def owned_equal(
     return (
         labels == (actual_meta.get("labels") or {})
         and annotations == (actual_meta.get("annotations") or {})
+        and _owner_references(desired, actual, vcluster)
+        == (actual_meta.get("ownerReferences") or [])
         and normalized_spec(desired["spec"]) == normalized_spec(actual.get("spec") or {})
+    )
+
+
+def _owner_references(
+    desired: NetworkPolicy, actual: Mapping[str, Any], vcluster: str
+) -> list[dict[str, Any]]:
+    """The owner references ``actual`` should have: others' kept, ours from ``desired``."""
+    return owner.merged_owner_references(
+        desired["metadata"].get("ownerReferences") or [],
+        (actual.get("metadata") or {}).get("ownerReferences") or [],
+        vcluster,
     )
 
 

@@ -32,7 +32,7 @@ MINIMAL_RULES_WITHOUT_LEASE_NAME = [
 ]
 
 
-def minimal_rules(lease: str) -> list[JsonObject]:
+def minimal_rules(lease: str, vcluster: str = "shop") -> list[JsonObject]:
     """The whole Role: what the syncer does on the host, nothing more."""
     return [
         *MINIMAL_RULES_WITHOUT_LEASE_NAME,
@@ -41,6 +41,12 @@ def minimal_rules(lease: str) -> list[JsonObject]:
             "resources": ["leases"],
             "resourceNames": [lease],
             "verbs": ["get", "update"],
+        },
+        {
+            "apiGroups": [""],
+            "resources": ["services"],
+            "resourceNames": [vcluster],
+            "verbs": ["list", "watch"],
         },
     ]
 

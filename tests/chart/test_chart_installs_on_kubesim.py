@@ -92,7 +92,8 @@ def test_sidecar_mode_installs_rbac_config_and_monitoring(
 def test_standalone_mode_installs_a_hardened_deployment(
     helm: Helm, cluster: ClusterThread, kubeconfig: Path, fresh_namespace: Callable[[str], str]
 ) -> None:
-    """Standalone mode lands a ServiceAccount and a Deployment that reads vc-<name>."""
+    """Standalone mode lands a ServiceAccount and a Deployment that reads the dedicated
+    kubeconfig Secret vc-<name>-netpol-syncer."""
     namespace = fresh_namespace("vcluster-shop")
     helm.install("shop", namespace=namespace, kubeconfig=kubeconfig, values={"mode": "standalone"})
 
@@ -113,7 +114,7 @@ def test_standalone_mode_installs_a_hardened_deployment(
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert pod["serviceAccountName"] == "shop-netpol-syncer"
     secrets = [v["secret"] for v in pod["volumes"] if "secret" in v]
-    assert [s["secretName"] for s in secrets] == ["vc-shop"]
+    assert [s["secretName"] for s in secrets] == ["vc-shop-netpol-syncer"]
     assert "optional" not in secrets[0]  # standalone cannot work without it: wait for it
     assert "--leader-elect=true" in container["args"]  # a rollout runs two pods at once
     assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"

@@ -46,19 +46,23 @@ def test_standalone_pod_security_context_is_restricted(render: Render) -> None:
 def test_probes_hit_healthz_and_readyz_on_the_metrics_port(
     render: Render, values: dict[str, object]
 ) -> None:
-    """Liveness is /healthz, readiness /readyz, both on the port --metrics-address binds."""
+    """Liveness is /healthz everywhere, readiness /readyz in standalone mode only (a sidecar's
+    readiness would be the vCluster pod's), both on the port --metrics-address binds."""
     for where, container in containers(render(values)):
         (port,) = container["ports"]
-        assert port == {"name": "netpol-metrics", "containerPort": 8080, "protocol": "TCP"}
-        assert flags(container)["--metrics-address"] == ":8080"
+        assert port == {"name": "netpol-metrics", "containerPort": 9810, "protocol": "TCP"}
+        assert flags(container)["--metrics-address"] == ":9810"
         assert container["livenessProbe"]["httpGet"] == {
             "path": "/healthz",
             "port": "netpol-metrics",
         }, where
-        assert container["readinessProbe"]["httpGet"] == {
-            "path": "/readyz",
-            "port": "netpol-metrics",
-        }, where
+        if values.get("mode") == "standalone":
+            assert container["readinessProbe"]["httpGet"] == {
+                "path": "/readyz",
+                "port": "netpol-metrics",
+            }, where
+        else:
+            assert "readinessProbe" not in container, where
 
 
 def test_a_custom_metrics_port_moves_server_probes_and_service(render: Render) -> None:

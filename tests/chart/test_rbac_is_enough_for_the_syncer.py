@@ -1,5 +1,6 @@
 """The chart's Role is exactly enough: the real syncer, holding only those rules, is never
-denied through a full lifecycle, and losing any single permission breaks it."""
+denied through a full lifecycle (owner references on the vCluster's Service included), and
+losing any single permission breaks it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from kubesim.testing import network_policy, wait_for
 from syncer import running, settings
 from tests.chart.conftest import Render
 from tests.chart.manifests import flags, the_container
-from translate import Target, to_host
+from translate import Target, service_owner_reference, to_host
 
 TOKEN = "netpol-syncer"
 NAMESPACE = "vcluster-shop"
@@ -35,8 +36,9 @@ def _chart_role(render: Render) -> tuple[JsonObject, str]:
 
 
 async def _lifecycle(role: JsonObject, lease: str, tmp_path: Path) -> list[str]:
-    """Run the syncer through start, orphan collection, create, update, repair, delete and
-    shutdown with only ``role`` on the host; return every denied request."""
+    """Run the syncer through start, orphan collection, create (owned by the vCluster's
+    Service), update, repair, delete and shutdown with only ``role`` on the host; return every
+    denied request."""
     target = Target(vcluster=VCLUSTER, host_namespace=NAMESPACE)
     async with (
         KubeSim(namespaces=["default", "team-a"]) as virtual,
@@ -48,6 +50,15 @@ async def _lifecycle(role: JsonObject, lease: str, tmp_path: Path) -> list[str]:
         # the syncer reads the object to tell a race from a collision.
         foreign = network_policy("taken-x-team-a-x-shop", NAMESPACE)
         host.store.create(foreign)
+        service = host.store.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": VCLUSTER, "namespace": NAMESPACE},
+                "spec": {"ports": [{"port": 443, "targetPort": 8443}]},
+            }
+        )
+        owner = [service_owner_reference(VCLUSTER, service["metadata"]["uid"])]
         options = settings.Settings(
             name=VCLUSTER,
             host_namespace=NAMESPACE,
@@ -83,6 +94,10 @@ async def _lifecycle(role: JsonObject, lease: str, tmp_path: Path) -> list[str]:
             copy_ = host.store.find("networkpolicies", NAMESPACE, "web-x-team-a-x-shop")
             return bool(copy_ and copy_["metadata"].get("labels", {}).get("tier"))
 
+        def owned() -> bool:
+            copy_ = host.store.find("networkpolicies", NAMESPACE, "web-x-team-a-x-shop")
+            return bool(copy_ and copy_["metadata"].get("ownerReferences") == owner)
+
         def relabel() -> None:
             web = virtual.store.get("networkpolicies", "team-a", "web")
             web["metadata"]["labels"] = {"tier": "frontend"}
@@ -93,7 +108,7 @@ async def _lifecycle(role: JsonObject, lease: str, tmp_path: Path) -> list[str]:
             (lambda: None, lambda: "gone-x-team-a-x-shop" not in names()),
             (
                 lambda: virtual.store.create(network_policy("web", "team-a")),
-                lambda: "web-x-team-a-x-shop" in names(),
+                owned,
             ),
             (lambda: virtual.store.create(network_policy("taken", "team-a")), collided),
             (relabel, labelled),
@@ -149,7 +164,8 @@ def _without(role: JsonObject, rule_index: int, verb: str) -> JsonObject:
         for verb in ("get", "list", "watch", "create", "update", "delete")
     ]
     + [pytest.param(1, "create", id="leases-create")]
-    + [pytest.param(2, verb, id=f"leases-{verb}") for verb in ("get", "update")],
+    + [pytest.param(2, verb, id=f"leases-{verb}") for verb in ("get", "update")]
+    + [pytest.param(3, verb, id=f"services-{verb}") for verb in ("list", "watch")],
 )
 async def test_every_permission_in_the_role_is_needed(
     render: Render, tmp_path: Path, rule_index: int, verb: str

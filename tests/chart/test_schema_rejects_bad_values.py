@@ -31,6 +31,11 @@ BAD_VALUES = [
     pytest.param({"standalone": {"replicas": 0}}, "/standalone/replicas", id="zero-replicas"),
     pytest.param({"metrics": {"port": 70000}}, "/metrics/port", id="port-range"),
     pytest.param(
+        {"controller": {"shutdownGracePeriodSeconds": 11}},
+        "/controller/shutdownGracePeriodSeconds",
+        id="drain-longer-than-vcluster-grace-allows",
+    ),
+    pytest.param(
         {"sync": {"patches": [{"op": "ad", "path": "/metadata/labels/a", "value": "b"}]}},
         "/sync/patches/0/op",
         id="unknown-patch-op",

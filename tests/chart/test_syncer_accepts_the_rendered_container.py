@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from syncer import cli, settings
+from syncer import cli, config, settings
 from tests.chart.conftest import Render
 from tests.chart.helm import Release
 from tests.chart.manifests import containers, volumes
@@ -59,8 +59,11 @@ def test_the_arguments_resolve_to_settings(
         assert args.command == "run"
         flags = {opt.setting: getattr(args, opt.setting) for opt in settings.OPTIONS}
 
-        # --config and --virtual-kubeconfig name files inside the mounted volumes.
-        config_volume, config_key = mounted_file(release, container, flags["config_path"])
+        # The config sits at the default --config path (absent means the defaults, so the flag
+        # is not passed); --virtual-kubeconfig names a file inside the mounted Secret.
+        assert flags["config_path"] is None
+        config_volume, config_key = mounted_file(release, container, config.DEFAULT_PATH)
+        assert config_volume["configMap"]["optional"] is True
         configmap = release.one("ConfigMap", config_volume["configMap"]["name"])
         local_config = tmp_path / "config.yaml"
         local_config.write_text(configmap["data"][config_key])
@@ -84,7 +87,8 @@ def test_the_arguments_resolve_to_settings(
         resolved = settings.resolve(flags, environ=environ, namespace_file=tmp_path / "absent")
         assert resolved.name == "shop"
         assert resolved.host_namespace == POD_NAMESPACE
-        assert resolved.metrics_address == ":8080"
+        assert resolved.metrics_address == ":9810"
+        assert resolved.shutdown_grace == 3.0
         assert resolved.leader_elect == ("--leader-elect=true" in container["args"])
         assert resolved.leader_elect_resource_name == "shop-netpol-syncer"
         assert resolved.leader_elect_resource_namespace == POD_NAMESPACE

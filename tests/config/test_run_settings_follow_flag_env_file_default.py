@@ -62,7 +62,7 @@ def test_defaults_apply_when_nothing_else_is_given(kubeconfig: str) -> None:
         host_kubeconfig=None,
         config_path=config.DEFAULT_PATH,
         sync=config.NetworkPolicySync(enabled=True, patches=patches.PatchList(), source=None),
-        metrics_address=":8080",
+        metrics_address=":9810",
         workers=4,
         resync_period=300.0,
         leader_elect=False,
@@ -77,6 +77,7 @@ def test_defaults_apply_when_nothing_else_is_given(kubeconfig: str) -> None:
         virtual_burst=40,
         host_qps=20.0,
         host_burst=40,
+        shutdown_grace=3.0,
     )
     assert resolved.target == translate.Target(vcluster="vc1", host_namespace="team-a")
 

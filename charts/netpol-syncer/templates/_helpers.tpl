@@ -50,8 +50,10 @@ app.kubernetes.io/part-of: {{ include "netpol-syncer.vclusterName" . }}
 {{- include "netpol-syncer.fullname" . -}}
 {{- end -}}
 
+{{/* The kubeconfig Secret: by default the dedicated one vCluster exports for this syncer
+(exportKubeConfig.additionalSecrets), never vc-<name>, which follows the user's own settings. */}}
 {{- define "netpol-syncer.kubeconfigSecretName" -}}
-{{- default (printf "vc-%s" (include "netpol-syncer.vclusterName" .)) .Values.vcluster.kubeconfigSecret.name -}}
+{{- default (printf "vc-%s-netpol-syncer" (include "netpol-syncer.vclusterName" .)) .Values.vcluster.kubeconfigSecret.name -}}
 {{- end -}}
 
 {{- define "netpol-syncer.leaseName" -}}
@@ -110,21 +112,24 @@ release: {{ include "netpol-syncer.vclusterName" . | quote }}
 {{- end -}}
 
 {{/* Paths inside the container; volume names carry a prefix so they cannot collide with the
-vCluster pod's own volumes (data, tmp, certs, vcluster-config, ...). */}}
-{{- define "netpol-syncer.configDir" -}}/etc/netpol-syncer/config{{- end -}}
+vCluster pod's own volumes (data, tmp, certs, vcluster-config, ...). The config goes where the
+syncer looks by default (--config is not passed): a missing file there means the defaults (sync
+on, no patches), logged at start, so an absent ConfigMap never stops the container. Mounts are
+per container: vCluster's own container keeps its vcluster.yaml at the same path. */}}
+{{- define "netpol-syncer.configDir" -}}/var/lib/vcluster{{- end -}}
 {{- define "netpol-syncer.kubeconfigDir" -}}/etc/netpol-syncer/virtual{{- end -}}
 
 {{/* The arguments of `netpol-syncer run`. */}}
 {{- define "netpol-syncer.args" -}}
 - run
 - --name={{ include "netpol-syncer.vclusterName" . }}
-- --config={{ include "netpol-syncer.configDir" . }}/config.yaml
 - --virtual-kubeconfig={{ include "netpol-syncer.kubeconfigDir" . }}/{{ .Values.vcluster.kubeconfigSecret.key }}
 - --metrics-address=:{{ .Values.metrics.port }}
 - --workers={{ .Values.controller.workers }}
 - --resync-period={{ .Values.controller.resyncPeriod }}
 - --log-format={{ .Values.controller.logFormat }}
 - --log-level={{ .Values.controller.logLevel }}
+- --shutdown-grace={{ .Values.controller.shutdownGracePeriodSeconds }}s
 {{- if include "netpol-syncer.leaderElect" . }}
 - --leader-elect=true
 - --leader-elect-resource-name={{ include "netpol-syncer.leaseName" . }}
@@ -165,6 +170,9 @@ livenessProbe:
   periodSeconds: {{ .Values.probes.liveness.periodSeconds }}
   timeoutSeconds: {{ .Values.probes.liveness.timeoutSeconds }}
   failureThreshold: {{ .Values.probes.liveness.failureThreshold }}
+{{- if eq .Values.mode "standalone" }}
+# Standalone only: a sidecar's readiness is the vCluster pod's, and the vCluster Service has no
+# publishNotReadyAddresses, so a not-ready sidecar would cut every client off the virtual API.
 readinessProbe:
   httpGet:
     path: /readyz
@@ -175,6 +183,7 @@ readinessProbe:
   periodSeconds: {{ .Values.probes.readiness.periodSeconds }}
   timeoutSeconds: {{ .Values.probes.readiness.timeoutSeconds }}
   failureThreshold: {{ .Values.probes.readiness.failureThreshold }}
+{{- end }}
 resources:
   {{- toYaml .Values.resources | nindent 2 }}
 securityContext:
@@ -202,13 +211,16 @@ volumeMounts:
 terminationMessagePolicy: FallbackToLogsOnError
 {{- end -}}
 
-{{/* The container's volumes. In sidecar mode the kubeconfig Secret is optional and readable by
-every user: vCluster writes it only after its control plane is up (a required volume would keep
-the whole pod, vCluster included, from starting), and the pod's fsGroup is the vCluster's. */}}
+{{/* The container's volumes. Whatever may be absent is optional: a volume that cannot be
+mounted keeps the whole pod (in sidecar mode: the vCluster) in ContainerCreating. The ConfigMap
+goes when this chart is uninstalled; vCluster writes the kubeconfig Secret only after its
+control plane is up. In sidecar mode the Secret is readable by every user, as the pod's fsGroup
+is the vCluster's. */}}
 {{- define "netpol-syncer.volumes" -}}
 - name: netpol-syncer-config
   configMap:
     name: {{ include "netpol-syncer.configName" . }}
+    optional: true
 - name: netpol-syncer-kubeconfig
   secret:
     secretName: {{ include "netpol-syncer.kubeconfigSecretName" . }}
@@ -239,9 +251,11 @@ namespace="{{ .Release.Namespace }}",vcluster="{{ include "netpol-syncer.vcluste
 copies controlPlane.statefulSet.sidecarContainers into its pod as they are (no templating), so
 every name here is already resolved. */}}
 {{- define "netpol-syncer.sidecarValues" -}}
+{{- $secret := include "netpol-syncer.kubeconfigSecretName" . -}}
 # netpol-syncer {{ .Chart.AppVersion }} as a sidecar of the vCluster "{{ include "netpol-syncer.vclusterName" . }}".
 # Merge into that vCluster's values (helm upgrade ... -f). Helm replaces lists, so if you
-# already set sidecarContainers or persistence.addVolumes, append these entries to yours.
+# already set sidecarContainers, persistence.addVolumes or exportKubeConfig.additionalSecrets,
+# append these entries to yours.
 sync:
   toHost:
     networkPolicies:
@@ -249,20 +263,31 @@ sync:
       # reads its own settings (sync.enabled, sync.patches of the netpol-syncer chart) from
       # ConfigMap {{ include "netpol-syncer.configName" . }}.
       enabled: false
+{{- if .Values.vcluster.kubeconfigSecret.export }}
+exportKubeConfig:
+  # A kubeconfig of the sidecar's own: Secret vc-<name> follows your exportKubeConfig settings
+  # (an external server, insecure, a service-account token, another context), this entry does
+  # not. vCluster writes it beside vc-<name>, owned by the vCluster Service. vCluster refuses
+  # exportKubeConfig.secret together with additionalSecrets: move such a secret into this list.
+  additionalSecrets:
+    - name: {{ $secret }}
+      server: https://localhost:8443
+{{- end }}
 controlPlane:
   statefulSet:
     sidecarContainers:
 {{ include "netpol-syncer.container" . | indent 8 | trimPrefix "        " | printf "      - %s" }}
     persistence:
       # Pod volumes for the sidecar only (vCluster's addVolumeMounts would go to its own
-      # container, so the sidecar mounts them itself):
-      # - netpol-syncer-config: ConfigMap {{ include "netpol-syncer.configName" . }} from the netpol-syncer chart,
-      #   the syncer's sync.toHost.networkPolicies settings (passed with --config);
-      # - netpol-syncer-kubeconfig: the virtual cluster's admin kubeconfig, which vCluster writes
-      #   to Secret {{ include "netpol-syncer.kubeconfigSecretName" . }} (key {{ .Values.vcluster.kubeconfigSecret.key }}) once its API server is up. Its server is
-      #   https://localhost:8443, the vCluster proxy in this very pod. The volume is optional so
-      #   the pod can start before the Secret exists; the sidecar restarts until the kubelet has
-      #   filled it in (usually within a minute);
+      # container, so the sidecar mounts them itself). All may be absent, so all are optional:
+      # a volume that cannot be mounted would keep the whole vCluster pod from starting.
+      # - netpol-syncer-config: ConfigMap {{ include "netpol-syncer.configName" . }} from the netpol-syncer chart, the
+      #   syncer's sync.toHost.networkPolicies settings, at the syncer's default --config path.
+      #   Without it the syncer runs with the defaults (sync on, no patches) and says so;
+      # - netpol-syncer-kubeconfig: Secret {{ $secret }} (key {{ .Values.vcluster.kubeconfigSecret.key }}), the virtual cluster's
+      #   kubeconfig, which vCluster writes once its controllers run. Its server is
+      #   https://localhost:8443, the vCluster proxy in this very pod. Until it is there the
+      #   syncer waits; it never gates the pod (no readinessProbe);
       # - netpol-syncer-tmp: the only writable path (the root filesystem is read-only).
       addVolumes:
 {{ include "netpol-syncer.volumes" . | indent 8 }}

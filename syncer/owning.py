@@ -1,0 +1,111 @@
+"""The owner of every host copy: the vCluster's Service ``<VC>`` in the host namespace.
+
+vCluster points everything it creates on the host at this Service (``setOwner``), so that
+deleting the vCluster garbage-collects it; host copies get the same owner reference
+(:mod:`translate.owner`). vCluster reads the Service once at start and fails without it; here
+one small informer watches that single Service by name (``fieldSelector=metadata.name=<VC>``,
+which is what lets the Role restrict list and watch with ``resourceNames``):
+
+- absent from the start (``controlPlane.service.enabled: false``, or the vCluster not installed
+  yet): copies are written without an owner reference, and get one when the Service appears;
+- re-created with a new uid: every copy gets the new uid (the garbage collector deletes copies
+  still pointing at the old one; the syncer recreates those);
+- deleted: the last uid stays in use. Copies the syncer recreates after the garbage collector
+  removed them (``helm uninstall`` of the vCluster deletes the Service before the pod stops)
+  still point at the deleted Service and are collected again, instead of outliving the vCluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from syncer import caching, clients
+from syncer.clock import Clock
+from syncer.watching import Informer, WatchMetrics
+from translate import NetworkPolicy, ObjectKey, Target, service_owner_reference, with_owner
+
+log = structlog.get_logger("syncer.owning")
+
+Desire = Callable[[NetworkPolicy], NetworkPolicy]
+
+
+def _identity_only(obj: caching.Json) -> caching.Json:
+    """A Service is kept as its name, namespace, uid and resourceVersion: nothing else is read."""
+    meta = obj.get("metadata") or {}
+    keep = ("name", "namespace", "uid", "resourceVersion")
+    return {"metadata": {k: meta[k] for k in keep if k in meta}}
+
+
+class ServiceOwner:
+    """Tracks the uid of Service ``<VC>`` in the host namespace and reports when it changes."""
+
+    def __init__(
+        self,
+        *,
+        api: clients.KubeApi,
+        target: Target,
+        on_change: Callable[[], None],
+        metrics: WatchMetrics | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._target = target
+        self._on_change = on_change
+        self._key = ObjectKey(target.host_namespace, target.vcluster)
+        self.store = caching.Store(strip=_identity_only)
+        self.informer = Informer(
+            api=api,
+            resource=clients.SERVICES,
+            store=self.store,
+            on_change=self._changed,
+            namespace=target.host_namespace,
+            field_selector=f"metadata.name={target.vcluster}",
+            metrics=metrics,
+            clock=clock,
+        )
+        self.uid: str | None = None
+        """The uid copies point at: the Service's, or the last one seen after it was deleted."""
+        self.generation = 0
+        """Bumped whenever :attr:`uid` changes; a reconcile that started under an older
+        generation may have written the old owner and must run again."""
+
+    @property
+    def synced(self) -> asyncio.Event:
+        """Set once the first list told whether the Service exists."""
+        return self.informer.synced
+
+    async def run(self) -> None:
+        await self.informer.run()
+
+    def reference(self) -> dict[str, Any] | None:
+        """The owner reference for host copies now, or None while no Service was ever seen."""
+        if self.uid is None:
+            return None
+        return service_owner_reference(self._target.vcluster, self.uid)
+
+    def owned(self, desire: Desire) -> Desire:
+        """``desire`` followed by the current owner reference (added after the patches)."""
+
+        def desire_owned(virtual: NetworkPolicy) -> NetworkPolicy:
+            return with_owner(desire(virtual), self.reference())
+
+        return desire_owned
+
+    def _changed(self, old: caching.Json | None, new: caching.Json | None) -> None:
+        if new is None:
+            log.warning(
+                "vCluster service deleted; host copies keep pointing at it",
+                host=str(self._key),
+                uid=self.uid,
+            )
+            return
+        uid = (new.get("metadata") or {}).get("uid") or None
+        if uid is None or uid == self.uid:
+            return
+        log.info("vCluster service owns the host copies", host=str(self._key), uid=uid)
+        self.uid = uid
+        self.generation += 1
+        self._on_change()

@@ -1,0 +1,144 @@
+"""Every host copy is owned by the vCluster's Service (SPEC §3), as vCluster's own copies are:
+present from the start, added when the Service appears, moved to a re-created Service's uid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import translate
+from tests.support.harness import (
+    HOST_NAMESPACE,
+    VCLUSTER,
+    Clusters,
+    create,
+    host_copies,
+    network_policy,
+    wait_converged,
+    wait_for,
+)
+
+POLICIES = ("web", "api", "db")
+FOREIGN = {
+    "apiVersion": "example.com/v1",
+    "kind": "Backup",
+    "name": "nightly",
+    "uid": "9f9f9f9f-0000-4000-8000-000000000009",
+}
+
+
+def _create_service(clusters: Clusters) -> str:
+    """The vCluster's Service as its chart creates it; returns the uid the server gave it."""
+    service = create(
+        clusters.host,
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": VCLUSTER, "namespace": HOST_NAMESPACE},
+            "spec": {
+                "ports": [{"name": "https", "port": 443, "targetPort": 8443}],
+                "selector": {"app": "vcluster", "release": VCLUSTER},
+            },
+        },
+    )
+    return str(service["metadata"]["uid"])
+
+
+def _create_policies(clusters: Clusters) -> None:
+    for name in POLICIES:
+        create(
+            clusters.virtual,
+            network_policy(name, pod_selector={"matchLabels": {"app": name}}, ingress=[{}]),
+        )
+
+
+def _owner_references(clusters: Clusters) -> dict[str, list[dict[str, Any]] | None]:
+    """Host copy name -> its ownerReferences (None when it has none)."""
+    return {
+        name: copy["metadata"].get("ownerReferences")
+        for name, copy in host_copies(clusters.host).items()
+    }
+
+
+def _all_owned_by(clusters: Clusters, uid: str) -> bool:
+    expected = [translate.service_owner_reference(VCLUSTER, uid)]
+    refs = _owner_references(clusters)
+    return len(refs) == len(POLICIES) and all(r == expected for r in refs.values())
+
+
+async def test_every_copy_is_owned_by_the_service(clusters: Clusters) -> None:
+    """With the Service in place, each copy carries exactly one owner reference: the Service,
+    with its uid, not a controller."""
+    uid = _create_service(clusters)
+    _create_policies(clusters)
+    async with clusters.run():
+        await wait_converged(clusters)
+        assert _all_owned_by(clusters, uid), _owner_references(clusters)
+
+
+async def test_without_the_service_copies_are_written_and_owned_once_it_appears(
+    clusters: Clusters,
+) -> None:
+    """No Service: copies are written anyway, without an owner reference; when the Service is
+    created they get it, and the syncer reports ready in both states."""
+    _create_policies(clusters)
+    async with clusters.run() as run:
+        await wait_converged(clusters)
+        await run.wait_ready()
+        refs = _owner_references(clusters)
+        assert len(refs) == len(POLICIES)
+        assert all(r is None for r in refs.values()), refs
+        uid = _create_service(clusters)
+        await wait_for(
+            lambda: _all_owned_by(clusters, uid),
+            timeout=20,
+            message=lambda: f"copies not owned by {uid}: {_owner_references(clusters)}",
+        )
+
+
+async def test_a_recreated_service_passes_its_new_uid_to_every_copy(clusters: Clusters) -> None:
+    """The Service deleted and created again (a re-install): copies point at the new uid;
+    an owner reference another tool added on the host stays."""
+    old = _create_service(clusters)
+    _create_policies(clusters)
+    async with clusters.run():
+        await wait_converged(clusters)
+        await wait_for(lambda: _all_owned_by(clusters, old), timeout=20)
+        web = host_copies(clusters.host)["web-x-default-x-vc"]
+        web["metadata"]["ownerReferences"] = [FOREIGN, *web["metadata"]["ownerReferences"]]
+        clusters.host.store.update(web)
+
+        clusters.host.store.delete("services", HOST_NAMESPACE, VCLUSTER)
+        new = _create_service(clusters)
+        assert new != old
+        ours = translate.service_owner_reference(VCLUSTER, new)
+
+        def moved() -> bool:
+            refs = _owner_references(clusters)
+            return refs.get("web-x-default-x-vc") == [FOREIGN, ours] and all(
+                r == [ours] for name, r in refs.items() if name != "web-x-default-x-vc"
+            )
+
+        await wait_for(
+            moved, timeout=20, message=lambda: f"not moved to {new}: {_owner_references(clusters)}"
+        )
+
+
+async def test_a_deleted_service_stays_the_owner_of_recreated_copies(clusters: Clusters) -> None:
+    """The Service deleted for good (the vCluster being uninstalled): a copy the syncer
+    recreates meanwhile still points at it, so the garbage collector removes it too."""
+    uid = _create_service(clusters)
+    _create_policies(clusters)
+    async with clusters.run():
+        await wait_converged(clusters)
+        await wait_for(lambda: _all_owned_by(clusters, uid), timeout=20)
+        clusters.host.store.delete("services", HOST_NAMESPACE, VCLUSTER)
+        first = host_copies(clusters.host)["web-x-default-x-vc"]
+        clusters.host.store.delete("networkpolicies", HOST_NAMESPACE, "web-x-default-x-vc")
+
+        def recreated() -> bool:
+            again = host_copies(clusters.host).get("web-x-default-x-vc")
+            return again is not None and again["metadata"]["uid"] != first["metadata"]["uid"]
+
+        await wait_for(recreated, timeout=20)
+        await wait_converged(clusters)
+        assert _all_owned_by(clusters, uid), _owner_references(clusters)
