@@ -6,6 +6,8 @@ deleting the vCluster garbage-collects it; host copies get the same owner refere
 one small informer watches that single Service by name (``fieldSelector=metadata.name=<VC>``,
 which is what lets the Role restrict list and watch with ``resourceNames``):
 
+- not listed yet (or list forbidden, e.g. an older chart's Role): copies are written, and the
+  owner references they already carry are left as they are;
 - absent from the start (``controlPlane.service.enabled: false``, or the vCluster not installed
   yet): copies are written without an owner reference, and get one when the Service appears;
 - re-created with a new uid: every copy gets the new uid (the garbage collector deletes copies
@@ -18,6 +20,7 @@ which is what lets the Role restrict list and watch with ``resourceNames``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -68,6 +71,7 @@ class ServiceOwner:
         )
         self.uid: str | None = None
         """The uid copies point at: the Service's, or the last one seen after it was deleted."""
+        self._known = False
         self.generation = 0
         """Bumped whenever :attr:`uid` changes; a reconcile that started under an older
         generation may have written the old owner and must run again."""
@@ -78,19 +82,34 @@ class ServiceOwner:
         return self.informer.synced
 
     async def run(self) -> None:
-        await self.informer.run()
+        informer = asyncio.create_task(self.informer.run(), name="informer-owner-list")
+        synced = asyncio.create_task(self.informer.synced.wait())
+        try:
+            await asyncio.wait([informer, synced], return_when=asyncio.FIRST_COMPLETED)
+            if self.informer.synced.is_set() and not self._known:
+                log.info("no vCluster service; host copies get no owner", host=str(self._key))
+                self._learned()
+            await informer
+        finally:
+            for task in (synced, informer):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
-    def reference(self) -> dict[str, Any] | None:
-        """The owner reference for host copies now, or None while no Service was ever seen."""
-        if self.uid is None:
+    def references(self) -> list[dict[str, Any]] | None:
+        """The owner references host copies should carry: None while not known yet, ``[]``
+        while no Service was ever seen, else the one to the Service (last uid seen)."""
+        if not self._known:
             return None
-        return service_owner_reference(self._target.vcluster, self.uid)
+        if self.uid is None:
+            return []
+        return [service_owner_reference(self._target.vcluster, self.uid)]
 
     def owned(self, desire: Desire) -> Desire:
-        """``desire`` followed by the current owner reference (added after the patches)."""
+        """``desire`` followed by the current owner references (added after the patches)."""
 
         def desire_owned(virtual: NetworkPolicy) -> NetworkPolicy:
-            return with_owner(desire(virtual), self.reference())
+            return with_owner(desire(virtual), self.references())
 
         return desire_owned
 
@@ -107,5 +126,9 @@ class ServiceOwner:
             return
         log.info("vCluster service owns the host copies", host=str(self._key), uid=uid)
         self.uid = uid
+        self._learned()
+
+    def _learned(self) -> None:
+        self._known = True
         self.generation += 1
         self._on_change()

@@ -59,9 +59,10 @@ def merged(
     out = dict(actual)
     meta = {**(actual.get("metadata") or {}), "labels": labels, "annotations": annotations}
     references = _owner_references(desired, actual, vcluster)
-    meta.pop("ownerReferences", None)
-    if references:
-        meta["ownerReferences"] = references
+    if references is not None:
+        meta.pop("ownerReferences", None)
+        if references:
+            meta["ownerReferences"] = references
     out["metadata"] = meta
     out["spec"] = copy.deepcopy(desired["spec"])
     return out
@@ -80,17 +81,20 @@ def owned_equal(
         labels == (actual_meta.get("labels") or {})
         and annotations == (actual_meta.get("annotations") or {})
         and _owner_references(desired, actual, vcluster)
-        == (actual_meta.get("ownerReferences") or [])
+        in (None, actual_meta.get("ownerReferences") or [])
         and normalized_spec(desired["spec"]) == normalized_spec(actual.get("spec") or {})
     )
 
 
 def _owner_references(
     desired: NetworkPolicy, actual: Mapping[str, Any], vcluster: str
-) -> list[dict[str, Any]]:
-    """The owner references ``actual`` should have: others' kept, ours from ``desired``."""
+) -> list[dict[str, Any]] | None:
+    """The owner references ``actual`` should have: others' kept, ours from ``desired``; None
+    when ``desired`` does not say (owner not known yet): ``actual``'s stay as they are."""
+    if "ownerReferences" not in desired["metadata"]:
+        return None
     return owner.merged_owner_references(
-        desired["metadata"].get("ownerReferences") or [],
+        desired["metadata"]["ownerReferences"],
         (actual.get("metadata") or {}).get("ownerReferences") or [],
         vcluster,
     )

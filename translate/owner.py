@@ -12,7 +12,9 @@ it is always false: the Service does not control the copy, and a second ``contro
 entry would be refused by the API server if another tool had made itself the copy's controller.
 
 Only the entry this syncer writes is its own: every other owner reference on a host copy
-(added by someone else on the host) is kept, in place.
+(added by someone else on the host) is kept, in place. A desired object without an
+``ownerReferences`` key says "owner not known yet": the comparison then leaves the host copy's
+owner references as they are, so a restart does not strip and re-add them.
 """
 
 from __future__ import annotations
@@ -48,15 +50,16 @@ def is_service_owner_reference(ref: Mapping[str, Any], vcluster: str) -> bool:
     )
 
 
-def with_owner(policy: NetworkPolicy, owner: OwnerReference | None) -> NetworkPolicy:
-    """``policy`` with ``owner`` as its only owner reference (none when ``owner`` is None).
+def with_owner(policy: NetworkPolicy, owners: Sequence[OwnerReference] | None) -> NetworkPolicy:
+    """``policy`` with exactly ``owners`` as its owner references: ``[]`` means none (and a
+    stale one of ours is removed), None means not known yet (the key is left out).
 
     Returns a new object whose metadata is a copy; ``policy`` is not modified.
     """
     meta = ObjectMeta(**(policy.get("metadata") or {}))
     meta.pop("ownerReferences", None)
-    if owner is not None:
-        meta["ownerReferences"] = [dict(owner)]
+    if owners is not None:
+        meta["ownerReferences"] = [dict(o) for o in owners]
     out = NetworkPolicy(**policy)
     out["metadata"] = meta
     return out

@@ -142,3 +142,22 @@ async def test_a_deleted_service_stays_the_owner_of_recreated_copies(clusters: C
         await wait_for(recreated, timeout=20)
         await wait_converged(clusters)
         assert _all_owned_by(clusters, uid), _owner_references(clusters)
+
+
+async def test_a_service_that_cannot_be_listed_holds_up_no_copy(clusters: Clusters) -> None:
+    """Listing the Service forbidden (a Role from an older chart): copies are still written,
+    and get their owner once the list succeeds."""
+    uid = _create_service(clusters)
+    clusters.host.faults.fail(verb="list", resource="services", status=403)
+    _create_policies(clusters)
+    async with clusters.run():
+        await wait_converged(clusters)
+        refs = _owner_references(clusters)
+        assert len(refs) == len(POLICIES)
+        assert all(r is None for r in refs.values()), refs
+        clusters.host.faults.clear()
+        await wait_for(
+            lambda: _all_owned_by(clusters, uid),
+            timeout=30,
+            message=lambda: f"copies not owned by {uid}: {_owner_references(clusters)}",
+        )

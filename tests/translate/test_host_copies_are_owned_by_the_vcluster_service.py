@@ -44,8 +44,14 @@ def _virtual() -> translate.NetworkPolicy:
 
 
 def _desired(uid: str | None) -> translate.NetworkPolicy:
-    owner = None if uid is None else translate.service_owner_reference(VCLUSTER, uid)
-    return translate.with_owner(translate.to_host(_virtual(), TARGET), owner)
+    """The desired copy owned by the Service with ``uid``; with None, by no Service."""
+    owners = [] if uid is None else [translate.service_owner_reference(VCLUSTER, uid)]
+    return translate.with_owner(translate.to_host(_virtual(), TARGET), owners)
+
+
+def _unknown_owner() -> translate.NetworkPolicy:
+    """The desired copy while the Service has not been listed yet."""
+    return translate.with_owner(translate.to_host(_virtual(), TARGET), None)
 
 
 def test_the_reference_names_the_vcluster_service_like_vcluster_does() -> None:
@@ -70,14 +76,28 @@ def test_a_host_copy_carries_exactly_one_owner_the_service() -> None:
 
 def test_without_a_service_the_copy_has_no_owner_reference() -> None:
     """While the Service does not exist, the copy is written without one."""
-    assert "ownerReferences" not in _desired(None)["metadata"]
+    assert _desired(None)["metadata"]["ownerReferences"] == []
+    stored = as_stored(_desired(None))
+    assert "ownerReferences" not in stored["metadata"]
+    assert diff.owned_equal(_desired(None), stored, VCLUSTER)
 
 
 def test_with_owner_never_mutates_its_input() -> None:
     translated = translate.to_host(_virtual(), TARGET)
     before = copy.deepcopy(translated)
-    translate.with_owner(translated, translate.service_owner_reference(VCLUSTER, SERVICE_UID))
+    translate.with_owner(translated, [translate.service_owner_reference(VCLUSTER, SERVICE_UID)])
     assert translated == before
+
+
+def test_an_unknown_owner_leaves_the_copys_owner_references_alone() -> None:
+    """Before the Service was listed (a restart, or no RBAC for it yet) the copy's owner
+    references, ours and others', are neither compared nor rewritten."""
+    assert "ownerReferences" not in _unknown_owner()["metadata"]
+    stored = as_stored(_desired(SERVICE_UID))
+    stored["metadata"]["ownerReferences"].append(FOREIGN)
+    assert diff.owned_equal(_unknown_owner(), stored, VCLUSTER)
+    merged = diff.merged(_unknown_owner(), stored, VCLUSTER)
+    assert merged["metadata"]["ownerReferences"] == stored["metadata"]["ownerReferences"]
 
 
 def test_a_missing_owner_reference_is_a_difference() -> None:
