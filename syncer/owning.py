@@ -43,6 +43,20 @@ def _identity_only(obj: caching.Json) -> caching.Json:
     return {"metadata": {k: meta[k] for k in keep if k in meta}}
 
 
+class _RestartsOnly:
+    """Watch restarts of the Service informer count with the host's; its initial list does not
+    set ``informer_synced``, which reports the NetworkPolicy informers."""
+
+    def __init__(self, metrics: WatchMetrics) -> None:
+        self._metrics = metrics
+
+    def watch_restarted(self, cluster: str, reason: str) -> None:
+        self._metrics.watch_restarted(cluster, reason)
+
+    def informer_synced(self, cluster: str) -> None:
+        pass
+
+
 class ServiceOwner:
     """Tracks the uid of Service ``<VC>`` in the host namespace and reports when it changes."""
 
@@ -66,7 +80,7 @@ class ServiceOwner:
             on_change=self._changed,
             namespace=target.host_namespace,
             field_selector=f"metadata.name={target.vcluster}",
-            metrics=metrics,
+            metrics=_RestartsOnly(metrics) if metrics is not None else None,
             clock=clock,
         )
         self.uid: str | None = None
