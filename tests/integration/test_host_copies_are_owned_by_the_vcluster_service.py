@@ -11,6 +11,7 @@ from tests.support.harness import (
     VCLUSTER,
     Clusters,
     create,
+    edit,
     host_copies,
     network_policy,
     wait_converged,
@@ -160,4 +161,33 @@ async def test_a_service_that_cannot_be_listed_holds_up_no_copy(clusters: Cluste
             lambda: _all_owned_by(clusters, uid),
             timeout=30,
             message=lambda: f"copies not owned by {uid}: {_owner_references(clusters)}",
+        )
+
+
+async def test_a_write_in_flight_when_the_service_changes_is_redone(clusters: Clusters) -> None:
+    """A copy written with the old uid while the Service is re-created is written again with
+    the new one, not remembered as in sync."""
+    old = _create_service(clusters)
+    _create_policies(clusters)
+    async with clusters.run():
+        await wait_converged(clusters)
+        await wait_for(lambda: _all_owned_by(clusters, old), timeout=20)
+        delay = clusters.host.faults.delay(1.0, verb="update", resource="networkpolicies", count=1)
+        edit(
+            clusters.virtual,
+            "default",
+            "web",
+            lambda obj: obj["metadata"].setdefault("labels", {}).update({"tier": "front"}),
+        )
+        await wait_for(
+            lambda: delay.hits > 0,
+            timeout=10,
+            message="the write of web never started",
+        )
+        clusters.host.store.delete("services", HOST_NAMESPACE, VCLUSTER)
+        new = _create_service(clusters)
+        await wait_for(
+            lambda: _all_owned_by(clusters, new),
+            timeout=20,
+            message=lambda: f"not moved to {new}: {_owner_references(clusters)}",
         )
