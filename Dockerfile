@@ -64,8 +64,8 @@ COPY --from=builder /opt/netpol-syncer /opt/netpol-syncer
 USER 65532:65532
 WORKDIR /tmp
 
-# /metrics, /healthz and /readyz (--metrics-address, default :8080).
-EXPOSE 8080
+# /metrics, /healthz and /readyz (--metrics-address, default :9810).
+EXPOSE 9810
 
 ENTRYPOINT ["netpol-syncer"]
 CMD ["run"]
