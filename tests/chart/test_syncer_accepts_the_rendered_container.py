@@ -88,7 +88,7 @@ def test_the_arguments_resolve_to_settings(
         assert resolved.name == "shop"
         assert resolved.host_namespace == POD_NAMESPACE
         assert resolved.metrics_address == ":9810"
-        assert resolved.shutdown_grace == 3.0
+        assert resolved.shutdown_grace == 2.5
         assert resolved.leader_elect == ("--leader-elect=true" in container["args"])
         assert resolved.leader_elect_resource_name == "shop-netpol-syncer"
         assert resolved.leader_elect_resource_namespace == POD_NAMESPACE

@@ -77,7 +77,7 @@ def test_defaults_apply_when_nothing_else_is_given(kubeconfig: str) -> None:
         virtual_burst=40,
         host_qps=20.0,
         host_burst=40,
-        shutdown_grace=3.0,
+        shutdown_grace=2.5,
     )
     assert resolved.target == translate.Target(vcluster="vc1", host_namespace="team-a")
 
