@@ -8,13 +8,15 @@ which is what lets the Role restrict list and watch with ``resourceNames``):
 
 - not listed yet (or list forbidden, e.g. an older chart's Role): copies are written, and the
   owner references they already carry are left as they are;
-- absent from the start (``controlPlane.service.enabled: false``, or the vCluster not installed
-  yet): copies are written without an owner reference, and get one when the Service appears;
+- absent (``controlPlane.service.enabled: false``, the vCluster not installed yet, or the
+  Service deleted): copies are written without an owner reference (SPEC §3), and get one when
+  the Service appears. A copy pointing at a deleted Service would be removed by the garbage
+  collector again and again while the tenant's policy still exists: every removal is a gap in
+  isolation. Copies written in the seconds between ``helm uninstall`` deleting the Service and
+  the pod stopping therefore outlive the vCluster; a re-install with the same name adopts them
+  (same name, namespace and ownership annotations) and deletes those whose policy is gone;
 - re-created with a new uid: every copy gets the new uid (the garbage collector deletes copies
-  still pointing at the old one; the syncer recreates those);
-- deleted: the last uid stays in use. Copies the syncer recreates after the garbage collector
-  removed them (``helm uninstall`` of the vCluster deletes the Service before the pod stops)
-  still point at the deleted Service and are collected again, instead of outliving the vCluster.
+  still pointing at the old one; the syncer recreates those).
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ class ServiceOwner:
             clock=clock,
         )
         self.uid: str | None = None
-        """The uid copies point at: the Service's, or the last one seen after it was deleted."""
+        """The uid copies point at: the Service's, or None while it does not exist."""
         self._known = False
         self.generation = 0
         """Bumped whenever :attr:`uid` changes; a reconcile that started under an older
@@ -112,7 +114,7 @@ class ServiceOwner:
 
     def references(self) -> list[dict[str, Any]] | None:
         """The owner references host copies should carry: None while not known yet, ``[]``
-        while no Service was ever seen, else the one to the Service (last uid seen)."""
+        while the Service does not exist, else the one to the Service."""
         if not self._known:
             return None
         if self.uid is None:
@@ -129,11 +131,14 @@ class ServiceOwner:
 
     def _changed(self, old: caching.Json | None, new: caching.Json | None) -> None:
         if new is None:
-            log.warning(
-                "vCluster service deleted; host copies keep pointing at it",
-                host=str(self._key),
-                uid=self.uid,
-            )
+            if self.uid is not None:
+                log.warning(
+                    "vCluster service deleted; host copies are written without an owner",
+                    host=str(self._key),
+                    uid=self.uid,
+                )
+                self.uid = None
+                self._learned()
             return
         uid = (new.get("metadata") or {}).get("uid") or None
         if uid is None or uid == self.uid:

@@ -124,9 +124,10 @@ async def test_a_recreated_service_passes_its_new_uid_to_every_copy(clusters: Cl
         )
 
 
-async def test_a_deleted_service_stays_the_owner_of_recreated_copies(clusters: Clusters) -> None:
-    """The Service deleted for good (the vCluster being uninstalled): a copy the syncer
-    recreates meanwhile still points at it, so the garbage collector removes it too."""
+async def test_a_deleted_service_leaves_recreated_copies_unowned(clusters: Clusters) -> None:
+    """The Service deleted (by hand, or the vCluster being uninstalled): copies are written
+    without the owner reference (SPEC §3), so the garbage collector cannot keep deleting the
+    copies of policies that still exist; existing copies lose the dangling reference too."""
     uid = _create_service(clusters)
     _create_policies(clusters)
     async with clusters.run():
@@ -136,13 +137,24 @@ async def test_a_deleted_service_stays_the_owner_of_recreated_copies(clusters: C
         first = host_copies(clusters.host)["web-x-default-x-vc"]
         clusters.host.store.delete("networkpolicies", HOST_NAMESPACE, "web-x-default-x-vc")
 
-        def recreated() -> bool:
-            again = host_copies(clusters.host).get("web-x-default-x-vc")
-            return again is not None and again["metadata"]["uid"] != first["metadata"]["uid"]
+        def recreated_unowned() -> bool:
+            copies = host_copies(clusters.host)
+            again = copies.get("web-x-default-x-vc")
+            return (
+                again is not None
+                and again["metadata"]["uid"] != first["metadata"]["uid"]
+                and len(copies) == len(POLICIES)
+                and all(not c["metadata"].get("ownerReferences") for c in copies.values())
+            )
 
-        await wait_for(recreated, timeout=20)
+        await wait_for(
+            recreated_unowned,
+            timeout=20,
+            message=lambda: f"still owned: {_owner_references(clusters)}",
+        )
         await wait_converged(clusters)
-        assert _all_owned_by(clusters, uid), _owner_references(clusters)
+        new = _create_service(clusters)
+        await wait_for(lambda: _all_owned_by(clusters, new), timeout=20)
 
 
 async def test_a_service_that_cannot_be_listed_holds_up_no_copy(clusters: Clusters) -> None:
