@@ -16,12 +16,18 @@ Checked, each reported with the JSON pointer of the offending field:
   ``managed-by`` equal to VC), so nothing can select by the host's own ``release`` or marker labels;
 - ``policyTypes`` keeps every type of the translation: dropping one would un-isolate pods;
 - the host name is a valid DNS subdomain of at most 63 characters.
+
+The one exception (SPEC §9) is opt-in: with guardrails configured, the caller passes the exact
+host peers they produce (the all-pods ``namespaceSelector: {}`` peer of the blocked-CIDR
+rewrite, each admin-approved host peer, the DNS endpoint), and a peer equal to one of those is
+accepted as it is. Nothing else gains a ``namespaceSelector``; without guardrails the list is
+empty and the rules above hold unchanged.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from translate import markers
@@ -30,16 +36,28 @@ from translate.naming import MAX_NAME_LENGTH
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
-def violations(host: Mapping[str, Any], reference: Mapping[str, Any], vcluster: str) -> list[str]:
+def violations(
+    host: Mapping[str, Any],
+    reference: Mapping[str, Any],
+    vcluster: str,
+    *,
+    sanctioned_peers: Sequence[Mapping[str, Any]] = (),
+) -> list[str]:
     """Every invariant ``host`` breaks, compared with the unpatched translation ``reference``.
 
     An empty list means ``host`` may be written. Malformed shapes (a list where a map belongs)
     are reported as violations rather than raised, because patches can produce anything.
+    ``sanctioned_peers`` are host peers accepted verbatim (SPEC §9 guardrails; default none).
     """
-    return list(_violations(host, reference, vcluster))
+    return list(_violations(host, reference, vcluster, sanctioned_peers))
 
 
-def _violations(host: Mapping[str, Any], reference: Mapping[str, Any], vc: str) -> Iterator[str]:
+def _violations(
+    host: Mapping[str, Any],
+    reference: Mapping[str, Any],
+    vc: str,
+    sanctioned: Sequence[Mapping[str, Any]] = (),
+) -> Iterator[str]:
     meta = _mapping(host.get("metadata"))
     ref_meta = reference["metadata"]
     virtual_namespace = ref_meta["labels"][markers.NAMESPACE]
@@ -81,6 +99,8 @@ def _violations(host: Mapping[str, Any], reference: Mapping[str, Any], vc: str) 
                 yield f"/spec/{direction}/{i}/{peers_field} must be a list"
                 continue
             for j, peer in enumerate(peers):
+                if sanctioned and peer in sanctioned:
+                    continue
                 yield from _peer(_mapping(peer), f"/spec/{direction}/{i}/{peers_field}/{j}", vc)
 
     types = spec.get("policyTypes", [])

@@ -1,0 +1,40 @@
+"""Admin guardrails around tenant policies (SPEC §9): pure, opt-in, all off by default.
+
+The controller parses the ``guardrails:`` block once (:func:`parse`), then for each virtual
+policy calls :func:`apply` on the default translation and passes :func:`sanctioned_peers` to
+the scoping check. Nothing here does I/O; facts about the running vCluster (its DNS) arrive as
+values in a :class:`Context`.
+"""
+
+from guardrails.applying import Context, apply, sanctioned_peers
+from guardrails.config import (
+    HOST_PEER_LABEL,
+    SUGGESTED_BLOCKED_CIDRS,
+    Guardrails,
+    GuardrailsError,
+    HostPeer,
+    parse,
+)
+from guardrails.dns import DnsFacts, facts_from_service
+from guardrails.envelope import ALL_PODS_PEER, Narrowed, any_peer, narrow, narrow_block
+from guardrails.host_peers import HostPeerRefused
+
+__all__ = [
+    "ALL_PODS_PEER",
+    "HOST_PEER_LABEL",
+    "SUGGESTED_BLOCKED_CIDRS",
+    "Context",
+    "DnsFacts",
+    "Guardrails",
+    "GuardrailsError",
+    "HostPeer",
+    "HostPeerRefused",
+    "Narrowed",
+    "any_peer",
+    "apply",
+    "facts_from_service",
+    "narrow",
+    "narrow_block",
+    "parse",
+    "sanctioned_peers",
+]
