@@ -59,22 +59,22 @@ def narrow_block(block: IPBlock, blocked: Sequence[Network]) -> IPBlock | None:
     if not inside:
         return block
     excepts = [(text, parse_network(text)) for text in block.get("except") or []]
-    kept = [
-        text
-        for text, network in excepts
-        if network is None or not any(network.subnet_of(x) for x in inside)  # type: ignore[arg-type]
-    ]
     added = [
-        str(x)
+        x
         for x in inside
         if not any(
             network is not None and x.subnet_of(network)  # type: ignore[arg-type]
             for _, network in excepts
         )
     ]
-    if not added and len(kept) == len(excepts):
+    if not added:
         return block
-    out: IPBlock = {"cidr": block["cidr"], "except": [*kept, *added]}
+    kept = [
+        text
+        for text, network in excepts
+        if network is None or not any(network.subnet_of(x) for x in added)  # type: ignore[arg-type]
+    ]
+    out: IPBlock = {"cidr": block["cidr"], "except": [*kept, *map(str, added)]}
     return out
 
 

@@ -34,10 +34,17 @@ One extension beyond upstream, for comparing worlds: a pod whose namespace is no
 cluster's namespaces is an *outsider* (a pod somewhere else on the host). Outsiders match no
 ``podSelector``/``namespaceSelector`` peer, only peerless rules, which is exactly how a host
 policy scoped to one virtual cluster sees pods that do not belong to it.
+
+A second extension states the admin envelope of SPEC §9 (``blockedCIDRs``): :class:`Envelope`
+lists blocked address ranges, and :func:`allowed_within` answers "what the virtual policies
+allow with the blocked addresses removed from every rule": wherever a pod is isolated, a blocked
+external IP is refused; a non-isolated direction still allows everything, because the host
+copies only narrow what policies allow and never isolate a pod the tenant did not isolate.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -102,6 +109,17 @@ class Cluster:
         return self._applicable[key]
 
 
+@functools.cache
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    return ipaddress.ip_address(text)
+
+
+@functools.cache
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """Parsed once: the same few CIDRs recur across thousands of generated worlds."""
+    return ipaddress.ip_network(text)
+
+
 # -- selectors ----------------------------------------------------------------------------------
 
 
@@ -156,10 +174,10 @@ def peer_matches(peer: Json, other: Endpoint, policy_namespace: str, cluster: Cl
         if not isinstance(other, External):
             return False
         block = peer["ipBlock"]
-        address = ipaddress.ip_address(other.ip)
-        if address not in ipaddress.ip_network(block["cidr"]):
+        address = _address(other.ip)
+        if address not in _network(block["cidr"]):
             return False
-        return not any(address in ipaddress.ip_network(c) for c in block.get("except") or [])
+        return not any(address in _network(c) for c in block.get("except") or [])
     if not isinstance(other, Pod):
         return False
     namespace_selector = peer.get("namespaceSelector")
@@ -210,6 +228,23 @@ def rule_matches(
     return not ports or any(port_matches(e, protocol, port, destination) for e in ports)
 
 
+@dataclass(frozen=True)
+class Envelope:
+    """Blocked address ranges: no policy rule may admit an external IP inside one."""
+
+    blocked: tuple[str, ...] = ()
+
+    def blocks(self, other: Endpoint) -> bool:
+        """True for an external IP inside a blocked range (pods are never blocked by address)."""
+        if not isinstance(other, External):
+            return False
+        address = _address(other.ip)
+        return any(address in _network(c) for c in self.blocked)
+
+
+NO_ENVELOPE = Envelope()
+
+
 def _direction_allows(
     cluster: Cluster,
     pod: Pod,
@@ -218,6 +253,7 @@ def _direction_allows(
     protocol: str,
     port: int,
     destination: Endpoint,
+    envelope: Envelope = NO_ENVELOPE,
 ) -> bool:
     policy_type, rules_field, peers_field = {
         "ingress": ("Ingress", "ingress", "from"),
@@ -226,6 +262,8 @@ def _direction_allows(
     applicable = cluster.applicable(pod, policy_type)
     if not applicable:
         return True  # not isolated in this direction
+    if envelope.blocks(other):
+        return False  # the admin envelope removes blocked addresses from every rule
     return any(
         rule_matches(
             rule,
@@ -242,20 +280,48 @@ def _direction_allows(
     )
 
 
-def ingress_allowed(cluster: Cluster, src: Endpoint, dst: Pod, protocol: str, port: int) -> bool:
+def ingress_allowed(
+    cluster: Cluster,
+    src: Endpoint,
+    dst: Pod,
+    protocol: str,
+    port: int,
+    envelope: Envelope = NO_ENVELOPE,
+) -> bool:
     """Do the policies selecting ``dst`` let ``src`` in on ``protocol``/``port``?"""
-    return _direction_allows(cluster, dst, src, "ingress", protocol, port, dst)
+    return _direction_allows(cluster, dst, src, "ingress", protocol, port, dst, envelope)
 
 
-def egress_allowed(cluster: Cluster, src: Pod, dst: Endpoint, protocol: str, port: int) -> bool:
+def egress_allowed(
+    cluster: Cluster,
+    src: Pod,
+    dst: Endpoint,
+    protocol: str,
+    port: int,
+    envelope: Envelope = NO_ENVELOPE,
+) -> bool:
     """Do the policies selecting ``src`` let it out to ``dst`` on ``protocol``/``port``?"""
-    return _direction_allows(cluster, src, dst, "egress", protocol, port, dst)
+    return _direction_allows(cluster, src, dst, "egress", protocol, port, dst, envelope)
 
 
-def allowed(cluster: Cluster, src: Endpoint, dst: Endpoint, protocol: str, port: int) -> bool:
-    """The whole answer for one connection attempt (rule 7)."""
+def allowed(
+    cluster: Cluster,
+    src: Endpoint,
+    dst: Endpoint,
+    protocol: str,
+    port: int,
+    envelope: Envelope = NO_ENVELOPE,
+) -> bool:
+    """The whole answer for one connection attempt (rule 7), inside ``envelope`` if given."""
     if src is dst:
         return True
-    if isinstance(src, Pod) and not egress_allowed(cluster, src, dst, protocol, port):
+    if isinstance(src, Pod) and not egress_allowed(cluster, src, dst, protocol, port, envelope):
         return False
-    return not isinstance(dst, Pod) or ingress_allowed(cluster, src, dst, protocol, port)
+    return not isinstance(dst, Pod) or ingress_allowed(cluster, src, dst, protocol, port, envelope)
+
+
+def allowed_within(
+    cluster: Cluster, envelope: Envelope, src: Endpoint, dst: Endpoint, protocol: str, port: int
+) -> bool:
+    """Virtual semantics with the envelope's blocked addresses removed from every rule."""
+    return allowed(cluster, src, dst, protocol, port, envelope)

@@ -331,6 +331,7 @@ def network_policies(
     blocks: st.SearchStrategy[Json] | None = None,
     max_rules: int = 3,
     rules_with_peers: bool = False,
+    plain_metadata: bool = False,
 ) -> st.SearchStrategy[Json]:
     """Upstream-valid ``networking.k8s.io/v1`` NetworkPolicies as the API returns them.
 
@@ -339,7 +340,8 @@ def network_policies(
     once and reuse it: constructing it per example (``flatmap``) makes generation several times
     slower. Any vocabulary can be narrowed: ``keys``/``values`` feed metadata labels and, unless
     ``pod_selectors``/``namespace_selectors`` are given, every selector. ``rules_with_peers``
-    gives every rule at least one peer.
+    gives every rule at least one peer. ``plain_metadata`` keeps metadata to name, namespace
+    and a fixed uid (semantic tests ignore the rest, and drawing it dominates their cost).
     """
     if keys is None:
         keys = hostile_label_keys(hostile_for) if hostile_for else tenant_label_keys()
@@ -369,6 +371,22 @@ def network_policies(
             ),
         },
     )
+    if plain_metadata:
+        metadata = st.fixed_dictionaries(
+            {
+                "name": dns_subdomains() if names is None else names,
+                "namespace": dns_labels(12) if namespaces is None else namespaces,
+                "uid": st.just("uid-1"),
+            }
+        )
+        return st.fixed_dictionaries(
+            {
+                "apiVersion": st.just("networking.k8s.io/v1"),
+                "kind": st.just("NetworkPolicy"),
+                "metadata": metadata,
+                "spec": spec,
+            }
+        )
     annotation_keys = qualified_names()
     if hostile_for:
         annotation_keys = st.one_of(
@@ -450,7 +468,9 @@ and 9090, and one port no policy names."""
 
 
 @functools.cache
-def _world_parts() -> tuple[
+def _world_parts(
+    plain_metadata: bool = False,
+) -> tuple[
     st.SearchStrategy[Json],
     st.SearchStrategy[tuple[ContainerPort, ...]],
     st.SearchStrategy[dict[str, str]],
@@ -480,6 +500,7 @@ def _world_parts() -> tuple[
                 blocks=st.sampled_from(IP_BLOCKS),
                 max_rules=2,
                 rules_with_peers=with_peers,
+                plain_metadata=plain_metadata,
             )
             for with_peers in (True, False)
         ]
@@ -497,7 +518,9 @@ def _world_parts() -> tuple[
 
 
 @st.composite
-def virtual_clusters(draw: st.DrawFn, max_pods: int = 6, max_policies: int = 4) -> Cluster:
+def virtual_clusters(
+    draw: st.DrawFn, max_pods: int = 6, max_policies: int = 4, plain_metadata: bool = False
+) -> Cluster:
     """Small virtual clusters whose selectors, named ports and ipBlocks often hit.
 
     Every namespace carries ``kubernetes.io/metadata.name`` as the API server sets it; pods and
@@ -506,7 +529,7 @@ def virtual_clusters(draw: st.DrawFn, max_pods: int = 6, max_policies: int = 4) 
     single requirement, so most policies isolate some pod and most peers match some pod
     (``test_generated_worlds_exercise_both_answers`` keeps that true).
     """
-    policy, container_ports, namespace_labels, pod_labels = _world_parts()
+    policy, container_ports, namespace_labels, pod_labels = _world_parts(plain_metadata)
     namespace_names = draw(st.lists(st.sampled_from(NAMESPACES), min_size=1, unique=True))
     in_world = st.sampled_from(namespace_names)
     namespaces = {
@@ -546,3 +569,29 @@ def host_pods_of(cluster: Cluster, vcluster: str, host_namespace: str) -> list[P
         )
         for pod in cluster.pods
     ]
+
+
+# -- the admin envelope (SPEC §9 guardrails) ----------------------------------------------------
+
+BLOCKED_CIDR_POOL = (
+    "169.254.169.254/32",
+    "10.1.0.0/16",
+    "10.0.0.0/8",
+    "192.168.0.0/16",
+    "203.0.113.0/25",
+    "8.8.8.0/24",
+    "0.0.0.0/0",
+    "2001:db8:1::/48",
+    "2001:db8::/32",
+    "::/0",
+)
+"""Blocked ranges chosen against :data:`IP_BLOCKS`: equal to a block, strictly inside one,
+containing one, already covered by an ``except``, a whole family, and disjoint ones."""
+
+ENVELOPE_EXTERNAL_IPS = (*EXTERNAL_IPS, "203.0.113.200", "8.8.4.4", "2001:db8:2::1", "2001:db9::1")
+""":data:`EXTERNAL_IPS` plus addresses on both sides of the pool's inner boundaries."""
+
+
+def blocked_cidr_sets(max_size: int = 3) -> st.SearchStrategy[tuple[str, ...]]:
+    """A few distinct ranges from :data:`BLOCKED_CIDR_POOL` (often none, to keep the baseline)."""
+    return st.lists(st.sampled_from(BLOCKED_CIDR_POOL), max_size=max_size, unique=True).map(tuple)
