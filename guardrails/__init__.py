@@ -2,7 +2,8 @@
 
 The controller parses the ``guardrails:`` block once (:func:`parse`), then for each virtual
 policy calls :func:`apply` on the default translation and passes :func:`sanctioned_peers` to
-the scoping check. Nothing here does I/O; facts about the running vCluster (its DNS) arrive as
+the scoping check; under ``isolation: managed`` it also writes :func:`baseline` policies per
+virtual namespace. Nothing here does I/O; facts about the running vCluster (its DNS) arrive as
 values in a :class:`Context`.
 """
 
@@ -18,11 +19,14 @@ from guardrails.config import (
 from guardrails.dns import DnsFacts, facts_from_service
 from guardrails.envelope import ALL_PODS_PEER, Narrowed, any_peer, narrow, narrow_block
 from guardrails.host_peers import HostPeerRefused
+from guardrails.isolation import BASELINE_ANNOTATION, Baseline, baseline, complement_of_union
 
 __all__ = [
     "ALL_PODS_PEER",
+    "BASELINE_ANNOTATION",
     "HOST_PEER_LABEL",
     "SUGGESTED_BLOCKED_CIDRS",
+    "Baseline",
     "Context",
     "DnsFacts",
     "Guardrails",
@@ -32,6 +36,8 @@ __all__ = [
     "Narrowed",
     "any_peer",
     "apply",
+    "baseline",
+    "complement_of_union",
     "facts_from_service",
     "narrow",
     "narrow_block",

@@ -43,6 +43,8 @@ PLATFORM_NAMESPACES = {
 }
 TRAFFIC = (("TCP", 80), ("UDP", 53), ("TCP", 443), ("TCP", 5432))
 """A lean probe set (the equivalence test of SPEC §3 probes more ports on fewer worlds)."""
+MANAGED_BY = "vcluster.loft.sh/managed-by"
+NAMESPACE = "vcluster.loft.sh/namespace"
 EXAMPLES = 1_250
 ENVELOPES_PER_CLUSTER = 8
 
@@ -80,15 +82,28 @@ def guarded(virtual: sem.Cluster, config: guardrails.Guardrails) -> list[dict[st
     return out
 
 
-def world(virtual: sem.Cluster, blocked: tuple[str, ...]) -> World:
-    """The host of ``virtual`` under the guardrails ``blockedCIDRs: blocked``."""
-    config = guardrails.parse({"blockedCIDRs": list(blocked)})
+def baselines(virtual: sem.Cluster, config: guardrails.Guardrails) -> list[dict[str, Any]]:
+    """``isolation: managed``: the baseline policies of every virtual namespace."""
+    target = translate.Target(vcluster=VC, host_namespace=HNS)
+    out: list[dict[str, Any]] = []
+    for namespace in virtual.namespaces:
+        result = guardrails.baseline(namespace, virtual.policies, config, target)  # type: ignore[arg-type]
+        assert result.warnings == ()
+        out.extend(dict(p) for p in result.policies)
+    return out
+
+
+def world(virtual: sem.Cluster, blocked: tuple[str, ...], managed: bool = False) -> World:
+    """The host of ``virtual`` under ``blockedCIDRs: blocked`` (and ``isolation: managed``)."""
+    config = guardrails.parse(
+        {"blockedCIDRs": list(blocked), "isolation": "managed" if managed else "off"}
+    )
     tenant_host_pods = host_pods_of(virtual, VC, HNS)
     foreign = platform_pods()
-    policies = guarded(virtual, config)
+    policies = guarded(virtual, config) + baselines(virtual, config)
     return World(
         virtual=virtual,
-        envelope=sem.Envelope(blocked),
+        envelope=sem.Envelope(blocked, managed=managed),
         host=sem.Cluster(PLATFORM_NAMESPACES, [*tenant_host_pods, *foreign], policies),
         tenant_pods=list(zip(virtual.pods, tenant_host_pods, strict=True)),
         foreign_pods=foreign,
@@ -103,10 +118,12 @@ def worlds(draw: st.DrawFn) -> list[World]:
     virtual = draw(virtual_clusters(max_pods=4, max_policies=3, plain_metadata=True))
     envelopes = draw(
         st.lists(
-            blocked_cidr_sets(), min_size=ENVELOPES_PER_CLUSTER, max_size=ENVELOPES_PER_CLUSTER
+            st.tuples(blocked_cidr_sets(), st.booleans()),
+            min_size=ENVELOPES_PER_CLUSTER,
+            max_size=ENVELOPES_PER_CLUSTER,
         )
     )
-    return [world(virtual, blocked) for blocked in envelopes]
+    return [world(virtual, blocked, managed) for blocked, managed in envelopes]
 
 
 def outsider(pod: sem.Pod) -> sem.Pod:
@@ -146,10 +163,19 @@ def assert_inside_envelope(w: World) -> None:
 
 
 def assert_valid_and_scoped(w: World) -> None:
-    """Every host copy is upstream-valid and passes scoping with only the sanctioned peers."""
+    """Every host copy is upstream-valid and passes scoping with only the sanctioned peers;
+    baselines select only this vCluster's pods of one namespace and use only sanctioned peers."""
     sanctioned = guardrails.sanctioned_peers(w.config)
     for policy in w.host_policies:
         assert netpol_validation.problems(policy) == [], policy
+        if guardrails.BASELINE_ANNOTATION in policy["metadata"]["annotations"]:
+            labels = policy["spec"]["podSelector"]["matchLabels"]
+            assert labels[MANAGED_BY] == VC
+            assert labels[NAMESPACE] == policy["metadata"]["labels"][NAMESPACE]
+            for rule in [*policy["spec"].get("ingress", []), *policy["spec"].get("egress", [])]:
+                for peer in rule.get("from", rule.get("to", [])):
+                    assert "ipBlock" in peer or peer in sanctioned, peer
+            continue
         assert translate.violations(policy, policy, VC, sanctioned_peers=sanctioned) == []
         if not w.config.blocked_cidrs:
             assert translate.violations(policy, policy, VC) == []

@@ -40,6 +40,8 @@ lists blocked address ranges, and :func:`allowed_within` answers "what the virtu
 allow with the blocked addresses removed from every rule": wherever a pod is isolated, a blocked
 external IP is refused; a non-isolated direction still allows everything, because the host
 copies only narrow what policies allow and never isolate a pod the tenant did not isolate.
+With ``Envelope(managed=True)`` (``isolation: managed``) a non-isolated direction allows the
+envelope instead: everything but the blocked addresses, i.e. virtual semantics ∩ envelope.
 """
 
 from __future__ import annotations
@@ -230,9 +232,14 @@ def rule_matches(
 
 @dataclass(frozen=True)
 class Envelope:
-    """Blocked address ranges: no policy rule may admit an external IP inside one."""
+    """Blocked address ranges: no policy rule may admit an external IP inside one.
+
+    ``managed`` (``isolation: managed``): the envelope also bounds pods no policy isolates, so
+    effective reachability is virtual semantics ∩ envelope for every pod.
+    """
 
     blocked: tuple[str, ...] = ()
+    managed: bool = False
 
     def blocks(self, other: Endpoint) -> bool:
         """True for an external IP inside a blocked range (pods are never blocked by address)."""
@@ -261,7 +268,8 @@ def _direction_allows(
     }[direction]
     applicable = cluster.applicable(pod, policy_type)
     if not applicable:
-        return True  # not isolated in this direction
+        # not isolated in this direction: everything, or the envelope when it is managed
+        return not (envelope.managed and envelope.blocks(other))
     if envelope.blocks(other):
         return False  # the admin envelope removes blocked addresses from every rule
     return any(

@@ -1,0 +1,137 @@
+"""isolation: managed: baselines select exactly the pods no tenant policy selects (SPEC §9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import guardrails
+from tests.support import netpol_semantics as sem
+from tests.support import netpol_validation
+from tests.support.strategies import POD_LABEL_KEYS, POD_LABEL_VALUES, small_selectors
+from tests.translate.tables import TARGET, policy
+
+
+def expr(key: str, operator: str, *values: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"key": key, "operator": operator}
+    if values:
+        out["values"] = list(values)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("selectors", "expected"),
+    [
+        pytest.param([], [{}], id="no-policy-selects-everyone"),
+        pytest.param([{}], [], id="empty-selector-leaves-no-one"),
+        pytest.param(
+            [{"matchLabels": {"app": "web"}}],
+            [{"matchExpressions": [expr("app", "NotIn", "web")]}],
+            id="one-label",
+        ),
+        pytest.param(
+            [{"matchLabels": {"app": "web"}}, {"matchLabels": {"tier": "db"}}],
+            [{"matchExpressions": [expr("app", "NotIn", "web"), expr("tier", "NotIn", "db")]}],
+            id="two-policies-conjoin",
+        ),
+        pytest.param(
+            [{"matchLabels": {"app": "web", "tier": "db"}}],
+            [
+                {"matchExpressions": [expr("app", "NotIn", "web")]},
+                {"matchExpressions": [expr("tier", "NotIn", "db")]},
+            ],
+            id="two-labels-expand",
+        ),
+        pytest.param(
+            [
+                {"matchExpressions": [expr("app", "Exists")]},
+                {"matchExpressions": [expr("app", "DoesNotExist")]},
+            ],
+            [],
+            id="exists-and-absent-cover-everyone",
+        ),
+        pytest.param(
+            [
+                {"matchExpressions": [expr("app", "In", "a", "b")]},
+                {"matchExpressions": [expr("app", "NotIn", "a")]},
+            ],
+            [],
+            id="in-and-notin-cover-everyone",
+        ),
+        pytest.param(
+            [{"matchExpressions": [expr("app", "NotIn", "a")]}],
+            [{"matchExpressions": [expr("app", "In", "a")]}],
+            id="notin-negates-to-in",
+        ),
+    ],
+)
+def test_complement_tables(selectors: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:
+    """Negation with NotIn/DoesNotExist, expanded and pruned."""
+    assert guardrails.complement_of_union(selectors) == expected
+
+
+SELECTORS = small_selectors(st.sampled_from(POD_LABEL_KEYS), st.sampled_from(POD_LABEL_VALUES))
+LABELS = st.dictionaries(st.sampled_from(POD_LABEL_KEYS), st.sampled_from(POD_LABEL_VALUES))
+
+
+@settings(max_examples=1_000, deadline=None)
+@given(st.lists(SELECTORS, max_size=3), st.lists(LABELS, min_size=1, max_size=8))
+def test_complement_selects_exactly_what_no_selector_selects(
+    selectors: list[dict[str, Any]], label_sets: list[dict[str, str]]
+) -> None:
+    """For any label set: some complement selector matches iff no input selector matches."""
+    complement = guardrails.complement_of_union(selectors, max_policies=10_000)
+    assert complement is not None
+    for labels in label_sets:
+        selected = any(sem.selector_matches(s, labels) for s in selectors)
+        in_complement = any(sem.selector_matches(s, labels) for s in complement)
+        assert in_complement != selected, (labels, complement)
+
+
+def test_baselines_for_one_namespace() -> None:
+    """Ingress isolated for app=web only: the ingress baseline takes the rest, egress takes all."""
+    config = guardrails.parse({"isolation": "managed", "blockedCIDRs": ["169.254.169.254/32"]})
+    tenant = policy({"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}]})
+    result = guardrails.baseline("default", [tenant], config, TARGET)  # type: ignore[list-item]
+    assert result.warnings == ()
+    ingress, egress = (dict(p) for p in result.policies)
+    scoping = {"vcluster.loft.sh/namespace": "default", "vcluster.loft.sh/managed-by": "vc1"}
+    assert ingress["spec"]["podSelector"] == {
+        "matchExpressions": [expr("app", "NotIn", "web")],
+        "matchLabels": scoping,
+    }
+    assert ingress["spec"]["policyTypes"] == ["Ingress"]
+    assert ingress["spec"]["ingress"] == [{"from": guardrails.any_peer(config.blocked_cidrs)}]
+    assert egress["spec"]["podSelector"] == {"matchLabels": scoping}
+    assert ingress["metadata"]["name"] == "netpol-baseline-default-ingress-0-vc1"
+    for p in result.policies:
+        assert netpol_validation.problems(dict(p)) == []
+
+
+def test_isolation_off_writes_no_baseline() -> None:
+    """Default: the syncer owns no isolation."""
+    assert guardrails.baseline("default", [], guardrails.Guardrails(), TARGET).policies == ()
+
+
+def test_expansion_past_the_bound_falls_back_to_the_whole_namespace() -> None:
+    """Too many combinations: one baseline selecting every pod, and a warning saying so."""
+    config = guardrails.parse({"isolation": "managed"})
+    tenants = [
+        policy({"podSelector": {"matchLabels": {f"k{i}": "a", f"j{i}": "b"}}}, name=f"p{i}")
+        for i in range(7)
+    ]  # 2**7 = 128 combinations
+    result = guardrails.baseline("default", tenants, config, TARGET)  # type: ignore[arg-type]
+    assert result.warnings == (
+        "default: ingress baseline needs more than 64 policies; falling back to one that "
+        "selects every pod of the namespace",
+    )
+    ingress = dict(result.policies[0])
+    assert ingress["spec"]["podSelector"] == {
+        "matchLabels": {
+            "vcluster.loft.sh/namespace": "default",
+            "vcluster.loft.sh/managed-by": "vc1",
+        }
+    }
