@@ -14,6 +14,7 @@ from guardrails.config import (
     Guardrails,
     GuardrailsError,
     HostPeer,
+    from_config,
     parse,
 )
 from guardrails.dns import DnsFacts, facts_from_service
@@ -39,6 +40,7 @@ __all__ = [
     "baseline",
     "complement_of_union",
     "facts_from_service",
+    "from_config",
     "narrow",
     "narrow_block",
     "parse",

@@ -125,6 +125,13 @@ def parse(raw: object, vcluster_config: Mapping[str, Any] | None = None) -> Guar
     )
 
 
+def from_config(document: Mapping[str, Any] | None) -> Guardrails:
+    """Guardrails from the whole config file (vcluster.yaml-shaped): its top-level
+    ``guardrails`` block, with the same document as the source of ``publicEgressFrom``."""
+    document = document or {}
+    return parse(document.get("guardrails"), document)
+
+
 _KEYS = ("dns", "blockedCIDRs", "publicEgressFrom", "hostPeers", "isolation")
 
 

@@ -20,6 +20,12 @@ class TestDefaults:
             assert config.dns == "off"
             assert config.isolation == "off"
 
+    def test_config_file_without_the_block_is_all_off(self) -> None:
+        """A vcluster.yaml-shaped file with no top-level guardrails block changes nothing."""
+        document = {"sync": {"toHost": {"networkPolicies": {"enabled": True}}}}
+        assert guardrails.from_config(document) == guardrails.Guardrails()
+        assert guardrails.from_config(None) == guardrails.Guardrails()
+
     def test_yaml_false_reads_as_off(self) -> None:
         """YAML 1.1 turns a bare ``off`` into false; it still means off."""
         assert guardrails.parse({"dns": False, "isolation": False}) == guardrails.Guardrails()
@@ -75,7 +81,9 @@ class TestValues:
                 }
             }
         }
-        config = guardrails.parse({"publicEgressFrom": "vcluster"}, vcluster_yaml)
+        config = guardrails.from_config(
+            {**vcluster_yaml, "guardrails": {"publicEgressFrom": "vcluster"}}
+        )
         assert [str(n) for n in config.blocked_cidrs] == [
             "10.0.0.0/8",
             "100.64.0.0/10",
