@@ -51,6 +51,12 @@ def blocked(*cidrs: str) -> tuple[Any, ...]:
             id="v4-blocked-equals-an-except",
         ),
         pytest.param(
+            {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]},
+            ["10.1.0.0/16", "10.2.0.0/16"],
+            {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16", "10.2.0.0/16"]},
+            id="v4-one-blocked-excepted-one-added",
+        ),
+        pytest.param(
             {"cidr": "::/0"},
             ["fd00:ec2::254/128"],
             {"cidr": "::/0", "except": ["fd00:ec2::254/128"]},
