@@ -8,6 +8,7 @@ rewrite runs last over everything, so no later step can re-open a blocked addres
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 from guardrails import dns, envelope, host_peers
@@ -32,8 +33,10 @@ def apply(
 ) -> Narrowed:
     """``host`` (``translate.to_host(virtual, target)``) with every configured guardrail.
 
-    Pure; neither input is modified. ``notes`` says what changed, for a Normal event on the
-    virtual object and for ``netpol-syncer translate``. Raises
+    Pure; neither input is modified. When nothing changed the result is ``host`` itself;
+    otherwise it shares no mutable structure with either input, so callers may patch it in
+    place. ``notes`` says what changed, for a Normal event on the virtual object and for
+    ``netpol-syncer translate``. Raises
     :class:`host_peers.HostPeerRefused` when a tenant references an unknown host peer.
     """
     context = context or Context()
@@ -45,7 +48,9 @@ def apply(
         notes += result.notes
     result = envelope.narrow(result.policy, guardrails.blocked_cidrs)
     notes += result.notes
-    return Narrowed(result.policy, tuple(notes))
+    if not notes:
+        return Narrowed(host)
+    return Narrowed(copy.deepcopy(result.policy), tuple(notes))
 
 
 def sanctioned_peers(

@@ -48,3 +48,10 @@ def test_apply_is_pure_and_its_result_valid_and_scoped(virtual: dict[str, Any]) 
     sanctioned = guardrails.sanctioned_peers(CONFIG, CONTEXT)
     assert translate.violations(guarded, guarded, VC, sanctioned_peers=sanctioned) == []
     assert translate.violations(guarded, host, VC, sanctioned_peers=sanctioned) == []
+    if result.notes:  # a changed copy shares nothing with its inputs: patching it is safe
+        result.policy["spec"]["podSelector"]["matchLabels"]["x"] = "y"
+        result.policy["metadata"]["labels"]["x"] = "y"
+        for rule in result.policy["spec"].get("egress", []):
+            rule.setdefault("ports", []).append({"port": 1})
+        assert host == host_before
+        assert virtual == virtual_before
