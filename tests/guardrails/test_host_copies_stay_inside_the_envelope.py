@@ -45,8 +45,8 @@ TRAFFIC = (("TCP", 80), ("UDP", 53), ("TCP", 443), ("TCP", 5432))
 """A lean probe set (the equivalence test of SPEC §3 probes more ports on fewer worlds)."""
 MANAGED_BY = "vcluster.loft.sh/managed-by"
 NAMESPACE = "vcluster.loft.sh/namespace"
-EXAMPLES = 1_250
-ENVELOPES_PER_CLUSTER = 8
+EXAMPLES = 1_000
+ENVELOPES_PER_CLUSTER = 10
 
 
 @dataclass
