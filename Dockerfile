@@ -19,6 +19,7 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY translate/ translate/
 COPY patches/ patches/
+COPY guardrails/ guardrails/
 COPY syncer/ syncer/
 COPY kubesim/ kubesim/
 # examples/ ships inside the wheel (syncer.examples) for `netpol-syncer demo`.

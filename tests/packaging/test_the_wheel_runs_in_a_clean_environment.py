@@ -15,7 +15,16 @@ from tests.chart.helm import HelmSetupError, find_python
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the Dockerfile's builder stage copies into /src before `pip wheel --no-deps -w /dist .`.
-SOURCES = ["pyproject.toml", "README.md", "translate", "patches", "syncer", "kubesim", "examples"]
+SOURCES = [
+    "pyproject.toml",
+    "README.md",
+    "translate",
+    "patches",
+    "guardrails",
+    "syncer",
+    "kubesim",
+    "examples",
+]
 
 
 def _image_python() -> str:
@@ -81,7 +90,7 @@ def test_the_demo_runs_from_the_wheel(installed: Path, tmp_path: Path) -> None:
 def test_the_wheel_leaves_tests_and_benchmarks_out(installed: Path) -> None:
     """Only the product packages are installed (kubesim included, for the demo)."""
     (site,) = (installed / "lib").glob("python3.*/site-packages")
-    for package in ("translate", "patches", "syncer", "kubesim"):
+    for package in ("translate", "patches", "guardrails", "syncer", "kubesim"):
         assert (site / package / "__init__.py").is_file()
     for absent in ("tests", "bench"):
         assert not (site / absent).exists()
