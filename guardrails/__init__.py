@@ -7,7 +7,7 @@ virtual namespace. Nothing here does I/O; facts about the running vCluster (its 
 values in a :class:`Context`.
 """
 
-from guardrails.applying import Context, apply, sanctioned_peers
+from guardrails.applying import Context, apply, before_patches, enclose, sanctioned_peers
 from guardrails.config import (
     HOST_PEER_LABEL,
     SUGGESTED_BLOCKED_CIDRS,
@@ -38,7 +38,9 @@ __all__ = [
     "any_peer",
     "apply",
     "baseline",
+    "before_patches",
     "complement_of_union",
+    "enclose",
     "facts_from_service",
     "from_config",
     "narrow",

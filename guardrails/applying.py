@@ -38,7 +38,25 @@ def apply(
     place. ``notes`` says what changed, for a Normal event on the virtual object and for
     ``netpol-syncer translate``. Raises
     :class:`host_peers.HostPeerRefused` when a tenant references an unknown host peer.
+    Equal to :func:`before_patches` followed by :func:`enclose`.
     """
+    first = before_patches(virtual, host, guardrails, context)
+    last = enclose(first.policy, guardrails)
+    notes = first.notes + last.notes
+    if not notes:
+        return Narrowed(host)
+    policy = last.policy if last.notes else first.policy
+    return Narrowed(policy, notes)
+
+
+def before_patches(
+    virtual: NetworkPolicy,
+    host: NetworkPolicy,
+    guardrails: Guardrails,
+    context: Context | None = None,
+) -> Narrowed:
+    """Host peers, then the DNS endpoint: the steps that add selectors, run before patches so
+    the patch checks compare against a copy that already carries them."""
     context = context or Context()
     notes: list[str] = []
     result = host_peers.resolve(virtual, host, guardrails.host_peers)
@@ -46,11 +64,18 @@ def apply(
     if guardrails.dns == "auto" and context.dns is not None:
         result = dns.allow_dns(virtual, result.policy, context.dns)
         notes += result.notes
-    result = envelope.narrow(result.policy, guardrails.blocked_cidrs)
-    notes += result.notes
     if not notes:
         return Narrowed(host)
     return Narrowed(copy.deepcopy(result.policy), tuple(notes))
+
+
+def enclose(host: NetworkPolicy, guardrails: Guardrails) -> Narrowed:
+    """The blocked-CIDR rewrite, the last step (after patches), so nothing re-opens a blocked
+    address. Unchanged: ``host`` itself; changed: a copy sharing nothing with ``host``."""
+    result = envelope.narrow(host, guardrails.blocked_cidrs)
+    if not result.notes:
+        return Narrowed(host)
+    return Narrowed(copy.deepcopy(result.policy), result.notes)
 
 
 def sanctioned_peers(

@@ -115,14 +115,20 @@ class PatchList:
         return f"PatchList({list(self.operations)!r})"
 
     def apply(
-        self, translated: translate.NetworkPolicy, *, vcluster: str
+        self,
+        translated: translate.NetworkPolicy,
+        *,
+        vcluster: str,
+        sanctioned_peers: Sequence[Mapping[str, Any]] = (),
     ) -> translate.NetworkPolicy:
         """``translated`` (the output of :func:`translate.to_host`) with every patch applied.
 
         Runs the whole list in order on a copy, then checks the result against ``translated``:
         first the scoping invariants, then that it allows nothing more
         (:func:`patches.narrowing.widenings`). Raises :class:`PatchRefused` when an operation
-        fails or a check does. ``translated`` is never modified; with an empty list it is
+        fails or a check does. ``sanctioned_peers`` (SPEC §9 guardrails) are host peers the
+        scoping check accepts verbatim; ``translated`` then already carries the guardrails that
+        run before patches. ``translated`` is never modified; with an empty list it is
         returned itself, since an unpatched translation passes both checks by construction.
         """
         if not self._steps:
@@ -136,7 +142,7 @@ class PatchList:
                     translated, "patch_failed", index, _explain(exc, self.operations[index], doc)
                 ) from exc
         checks: tuple[tuple[Reason, _Check], ...] = (
-            ("patch_out_of_scope", lambda d, t: _violations(d, t, vcluster)),
+            ("patch_out_of_scope", lambda d, t: _violations(d, t, vcluster, sanctioned_peers)),
             ("patch_widens", narrowing.widenings),
         )
         for reason, check in checks:
@@ -208,12 +214,19 @@ def _clone(value: Any) -> Any:
     return value
 
 
-def _violations(doc: object, reference: translate.NetworkPolicy, vcluster: str) -> list[str]:
+def _violations(
+    doc: object,
+    reference: translate.NetworkPolicy,
+    vcluster: str,
+    sanctioned_peers: Sequence[Mapping[str, Any]] = (),
+) -> list[str]:
     """:func:`translate.violations`, refusing (rather than raising on) shapes it cannot read."""
     if not isinstance(doc, Mapping):
         return [f"the patched object is {type(doc).__name__}, not a JSON object"]
     try:
-        found = translate.violations(doc, cast(Mapping[str, Any], reference), vcluster)
+        found = translate.violations(
+            doc, cast(Mapping[str, Any], reference), vcluster, sanctioned_peers=sanctioned_peers
+        )
     except (TypeError, AttributeError, KeyError) as exc:
         return [f"the patched object cannot be checked ({type(exc).__name__}: {exc})"]
     return found

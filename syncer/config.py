@@ -23,12 +23,14 @@ under which this syncer starts but cannot do its job (multi-namespace mode) are
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 import yaml
 
+import guardrails
 import patches
 
 DEFAULT_PATH: Final = "/var/lib/vcluster/config.yaml"
@@ -37,6 +39,14 @@ DEFAULT_PATH: Final = "/var/lib/vcluster/config.yaml"
 BLOCK: Final = ("sync", "toHost", "networkPolicies")
 BLOCK_PATH: Final = ".".join(BLOCK)
 _READ_KEYS: Final = ("enabled", "patches")
+GUARDRAILS: Final = "guardrails"
+"""The top-level block of admin guardrails (SPEC §9), read by :func:`guardrails.from_config`."""
+COREDNS_EMBEDDED: Final = ("controlPlane", "coredns", "embedded")
+"""vCluster runs CoreDNS inside the control-plane pod: ``dns: auto`` then targets that pod."""
+_ISOLATION_UNSUPPORTED: Final = (
+    "'managed' is not supported yet: the syncer does not write baseline policies, so it would"
+    " not isolate anything; remove the setting (or set it to 'off')"
+)
 NAMESPACES: Final = ("sync", "toHost", "namespaces")
 """vCluster's multi-namespace mode: each virtual namespace gets its own host namespace."""
 
@@ -76,12 +86,18 @@ class NetworkPolicySync:
     unsupported: tuple[ConfigProblem, ...] = ()
     """Settings the syncer starts under but cannot serve; also in :attr:`warnings`, so ``run``
     logs them, while ``check-config`` reports them as problems (exit 2)."""
+    guardrails: guardrails.Guardrails = field(default_factory=guardrails.Guardrails)
+    """The top-level ``guardrails`` block; every guardrail off when it is absent."""
+    dns_embedded: bool = False
+    """``controlPlane.coredns.embedded`` is true (only read for ``dns: auto``)."""
 
     def summary(self) -> str:
         """One line for logs and ``check-config``: what the controller will do."""
         count = len(self.patches)
         state = "enabled" if self.enabled else "disabled"
         text = f"{BLOCK_PATH}: {state}, {count} patch{'es' if count != 1 else ''}"
+        if self.guardrails.enabled:
+            text += "; " + _describe_guardrails(self.guardrails)
         return text + (f" (from {self.source})" if self.source else " (defaults: no config file)")
 
 
@@ -213,6 +229,18 @@ def from_document(
             if not found:
                 patch_list = patches.parse(raw_patches)
 
+    rails = guardrails.Guardrails()
+    if isinstance(document, Mapping):
+        try:
+            rails = guardrails.from_config(document)
+        except guardrails.GuardrailsError as exc:
+            problems.extend(_guardrail_problem(text, node) for text in exc.problems)
+        if _get(document, [GUARDRAILS, "isolation"]) == "managed":
+            parts = [GUARDRAILS, "isolation"]
+            problems.append(
+                ConfigProblem(_yaml_path(parts), _ISOLATION_UNSUPPORTED, _line(node, parts))
+            )
+
     ignored = list(_ignored(document, node))
     unsupported = list(_unsupported(document, node))
     warnings.extend(str(u) for u in unsupported)
@@ -225,7 +253,34 @@ def from_document(
         warnings=tuple(warnings),
         ignored=tuple(ignored),
         unsupported=tuple(unsupported),
+        guardrails=rails,
+        dns_embedded=_get(document, COREDNS_EMBEDDED) is True,
     )
+
+
+def _describe_guardrails(rails: guardrails.Guardrails) -> str:
+    parts = []
+    if rails.dns != "off":
+        parts.append(f"dns: {rails.dns}")
+    if rails.blocked_cidrs:
+        parts.append(f"{len(rails.blocked_cidrs)} blocked CIDRs")
+    if rails.host_peers:
+        parts.append(f"host peers: {', '.join(sorted(rails.host_peers))}")
+    return "guardrails: " + ", ".join(parts)
+
+
+_PATH_PART: Final = re.compile(r"\.?([^.\[\]]+)|\[(\d+)\]")
+
+
+def _guardrail_problem(text: str, node: yaml.Node | None) -> ConfigProblem:
+    """``guardrails.blockedCIDRs[2]: '10.0.0.0/33' is not a CIDR`` located in the file."""
+    path, sep, message = text.partition(": ")
+    if not sep or not path.startswith(GUARDRAILS):
+        return ConfigProblem(GUARDRAILS, text, _line(node, [GUARDRAILS]))
+    parts: list[PathPart] = [
+        int(index) if index else key for key, index in _PATH_PART.findall(path)
+    ]
+    return ConfigProblem(path, message, _line(node, parts))
 
 
 def _ignored(document: object, node: yaml.Node | None) -> Iterator[ConfigProblem]:
@@ -243,6 +298,8 @@ def _ignored(document: object, node: yaml.Node | None) -> Iterator[ConfigProblem
             parts: list[PathPart] = [*BLOCK[:depth], str(other)]
             message = _IGNORED
             if other == key or (tuple(parts) == NAMESPACES and _multi_namespace(document)):
+                continue
+            if depth == 0 and other == GUARDRAILS:
                 continue
             if tuple(parts) == ("policies",) and _policies_isolate(level[other]):
                 parts, message = [*parts, "networkPolicy"], _POLICIES_NOTE

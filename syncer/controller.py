@@ -35,8 +35,10 @@ import structlog
 from syncer import (
     caching,
     clients,
+    dnswatch,
     electing,
     errors,
+    guarding,
     owning,
     queueing,
     ratelimiting,
@@ -127,8 +129,13 @@ class Controller:
         leadership: electing.Leadership | None = None,
         recorder: recording.EventRecorder | None = None,
         supervisor: supervising.Supervisor | None = None,
+        guard: guarding.Guard | None = None,
     ) -> None:
         self.target = target
+        self.guard = guard
+        """Guardrails (SPEC §9): set only when the config has a ``guardrails`` block."""
+        self._announced: dict[ObjectKey, tuple[str, ...]] = {}
+        """Virtual key -> guardrail notes last told to the tenant (one event per change)."""
         self.settings = settings or ControllerSettings()
         self._clock = clock or LoopClock()
         self._metrics = metrics
@@ -174,6 +181,15 @@ class Controller:
             metrics=metrics,
             clock=self._clock,
         )
+        self.dns: dnswatch.DnsWatch | None = None
+        if guard is not None and guard.rails.dns == "auto":
+            self.dns = dnswatch.DnsWatch(
+                api=virtual_api,
+                guard=guard,
+                on_change=self._on_owner,
+                metrics=metrics,
+                clock=self._clock,
+            )
         self.reconciler = reconciling.Reconciler(
             target=target,
             virtual=self.virtual,
@@ -220,10 +236,12 @@ class Controller:
             spawn("event-recorder", self.recorder.run),
             spawn("informer-owner", self.owner.run),
         ]
+        initial = [self.virtual_informer.synced.wait(), self.host_informer.synced.wait()]
+        if self.dns is not None:
+            self._tasks.append(spawn("informer-dns", self.dns.run))
+            initial.append(self.dns.informer.synced.wait())
         try:
-            synced = asyncio.gather(
-                self.virtual_informer.synced.wait(), self.host_informer.synced.wait()
-            )
+            synced = asyncio.gather(*initial)
             await asyncio.wait([synced, *self._tasks], return_when=asyncio.FIRST_COMPLETED)
             if not synced.done():
                 synced.cancel()
@@ -417,7 +435,8 @@ class Controller:
         self.queue.add(key)
 
     def _on_owner(self) -> None:
-        """The Service's uid changed: every copy needs the new owner reference."""
+        """The Service's uid changed (every copy needs the new owner reference), or the
+        virtual kube-dns Service did (``dns: auto``): every key is translated again."""
         self.reconciler.in_sync.clear()
         self._enqueue_all()
 
@@ -479,6 +498,8 @@ class Controller:
         else:
             result = outcome.action
             self.queue.forget(key)
+            if self.guard is not None:
+                self._announce(key, outcome.action)
             if self.owner.generation != generation:
                 # Written (or found equal) under the previous owner: check again.
                 self.reconciler.in_sync.pop(key, None)
@@ -494,6 +515,26 @@ class Controller:
         finally:
             self._metrics.observe_reconcile(result, self._clock.now() - started)
         return refused
+
+    def _announce(self, key: ObjectKey, action: reconciling.Action) -> None:
+        """A Normal event when the guardrails changed this key's copy differently than last
+        told (not at every resync); nothing once the object is gone."""
+        assert self.guard is not None
+        notes = self.guard.notes.get(key, ())
+        virtual = self.virtual.get(key)
+        if virtual is None or action == "deleted":
+            self._announced.pop(key, None)
+            self.guard.notes.pop(key, None)
+            return
+        if action == "skipped" or self._announced.get(key, ()) == notes:
+            return
+        self._announced[key] = notes
+        if notes:
+            self.recorder.normal(
+                virtual,
+                guarding.NARROWED,
+                "the host copy was changed by the platform's guardrails: " + "; ".join(notes),
+            )
 
     def _retry(self, key: ObjectKey, exc: errors.TemporaryError) -> None:
         if self.queue.num_requeues(key) >= self.settings.max_retries:

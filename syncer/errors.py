@@ -204,3 +204,9 @@ class Denied(PermanentError):
     """RBAC on one of the clusters forbids a request this syncer needs."""
 
     reason = "Forbidden"
+
+
+class HostPeerRefused(PermanentError):
+    """A tenant references a host peer the admin did not approve (SPEC §9 ``hostPeers``)."""
+
+    reason = "HostPeerRefused"

@@ -21,9 +21,10 @@ from typing import Any, Final, Literal, TextIO, cast
 
 import yaml
 
+import guardrails
 import patches
 import translate
-from syncer import config
+from syncer import config, guarding
 
 OK: Final = 0
 SOME_FAILED: Final = 1
@@ -109,8 +110,11 @@ def translate_item(
     target: translate.Target,
     patch_list: patches.PatchList,
     default_namespace: str,
-) -> translate.NetworkPolicy:
-    """The host object for one input object; raises ValueError with a message naming it."""
+    rails: guardrails.Guardrails | None = None,
+    context: guardrails.Context | None = None,
+) -> guardrails.Narrowed:
+    """The host object for one input object and what the guardrails changed in it (SPEC §9;
+    none without ``rails``); raises ValueError with a message naming it."""
     obj = item.obj
     if not isinstance(obj, Mapping):
         raise ValueError(f"{item.where}: expected a Kubernetes object, got {_kind(obj)}; skipped")
@@ -139,10 +143,50 @@ def translate_item(
             f"{item.where}: {label} is malformed and cannot be translated"
             f" ({type(exc).__name__}: {exc}); skipped"
         ) from exc
+    if rails is not None and rails.enabled:
+        try:
+            return guarding.guarded(
+                virtual,
+                target=target,
+                patch_list=patch_list,
+                rails=rails,
+                context=context or guardrails.Context(),
+            )
+        except patches.PatchRefused as exc:
+            raise ValueError(f"{item.where}: {exc}") from exc
+        except guardrails.HostPeerRefused as exc:
+            raise ValueError(f"{item.where}: {label}: {exc}; skipped") from exc
+        except guarding.GuardrailsBroken as exc:
+            raise ValueError(f"{item.where}: {label}: {exc}; skipped") from exc
     try:
-        return patch_list.apply(host, vcluster=target.vcluster)
+        return guardrails.Narrowed(patch_list.apply(host, vcluster=target.vcluster))
     except patches.PatchRefused as exc:
         raise ValueError(f"{item.where}: {exc}") from exc
+
+
+OFFLINE_DNS_SERVICE: Final[dict[str, Any]] = {
+    "metadata": {"name": "kube-dns", "namespace": "kube-system"},
+    "spec": {
+        "selector": {"k8s-app": "kube-dns"},
+        "ports": [
+            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 1053},
+            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 1053},
+        ],
+    },
+}
+"""The kube-dns Service every vCluster creates (CoreDNS on 1053, selected by
+``k8s-app: kube-dns``): offline, ``dns: auto`` assumes it, since there is no cluster to read."""
+
+
+def offline_context(sync: config.NetworkPolicySync, target: translate.Target) -> guardrails.Context:
+    """What ``run`` would know about the vCluster, assumed: the default kube-dns Service, and
+    CoreDNS embedded in the control-plane pod when the config file says so."""
+    if sync.guardrails.dns != "auto":
+        return guardrails.Context()
+    facts = guardrails.facts_from_service(
+        OFFLINE_DNS_SERVICE, target.vcluster, embedded=sync.dns_embedded
+    )
+    return guardrails.Context(dns=facts)
 
 
 def translate_command(
@@ -156,8 +200,15 @@ def translate_command(
     stdout: TextIO,
     stderr: TextIO,
 ) -> int:
-    """``netpol-syncer translate``: print host objects for the input, in input order."""
+    """``netpol-syncer translate``: print host objects for the input, in input order.
+
+    What the guardrails changed is printed too: a YAML comment above each changed document, or
+    with ``-o json`` one ``note: NetworkPolicy <namespace>/<name>: <what>`` line per change on
+    standard error (the JSON itself stays exactly what ``run`` writes).
+    """
     patch_list = patches.PatchList()
+    rails = guardrails.Guardrails()
+    context = guardrails.Context()
     if config_path is not None:
         try:
             sync = config.load(config_path)
@@ -165,6 +216,8 @@ def translate_command(
             _print_config_error(exc, stderr)
             return UNUSABLE
         patch_list = sync.patches
+        rails = sync.guardrails
+        context = offline_context(sync, target)
         for warning in sync.warnings:
             print(f"warning: {config_path}: {warning}", file=stderr)
         if not sync.enabled:
@@ -180,21 +233,29 @@ def translate_command(
         return UNUSABLE
 
     hosts: list[translate.NetworkPolicy] = []
+    notes: list[tuple[str, ...]] = []
     failures = 0
     for item in items(documents):
         try:
-            hosts.append(
-                translate_item(
-                    item,
-                    target=target,
-                    patch_list=patch_list,
-                    default_namespace=default_namespace,
-                )
+            result = translate_item(
+                item,
+                target=target,
+                patch_list=patch_list,
+                default_namespace=default_namespace,
+                rails=rails,
+                context=context,
             )
         except ValueError as exc:
             failures += 1
             print(f"error: {exc}", file=stderr)
-    write_objects(hosts, output, stdout)
+            continue
+        hosts.append(result.policy)
+        notes.append(tuple(f"guardrails: {note}" for note in result.notes))
+    if output == "json":
+        for host, said in zip(hosts, notes, strict=True):
+            for note in said:
+                print(f"note: NetworkPolicy {_virtual_name(host)}: {note}", file=stderr)
+    write_objects(hosts, output, stdout, comments=notes if any(notes) else None)
     if failures:
         print(f"error: {failures} object(s) not translated; {len(hosts)} printed", file=stderr)
         return SOME_FAILED
@@ -202,21 +263,38 @@ def translate_command(
 
 
 def write_objects(
-    objs: Sequence[translate.NetworkPolicy], output: OutputFormat, out: TextIO
+    objs: Sequence[translate.NetworkPolicy],
+    output: OutputFormat,
+    out: TextIO,
+    *,
+    comments: Sequence[Sequence[str]] | None = None,
 ) -> None:
-    """YAML documents, or one JSON ``v1 List`` (what ``kubectl apply -f`` accepts)."""
+    """YAML documents, or one JSON ``v1 List`` (what ``kubectl apply -f`` accepts).
+
+    ``comments`` (one sequence per object) are written as ``#`` lines above each YAML document.
+    """
     if output == "json":
         body = {"apiVersion": "v1", "kind": "List", "items": list(objs)}
         out.write(json.dumps(body, indent=2) + "\n")
+    elif comments is not None:
+        for obj, said in zip(objs, comments, strict=True):
+            for line in said:
+                out.write(f"# {line}\n")
+            _dump_yaml([obj], out)
     elif objs:
-        yaml.safe_dump_all(
-            list(objs),
-            out,
-            sort_keys=False,
-            explicit_start=True,
-            default_flow_style=False,
-            width=1_000_000,
-        )
+        _dump_yaml(list(objs), out)
+
+
+def _dump_yaml(objs: list[translate.NetworkPolicy], out: TextIO) -> None:
+    yaml.safe_dump_all(
+        objs, out, sort_keys=False, explicit_start=True, default_flow_style=False, width=1_000_000
+    )
+
+
+def _virtual_name(host: translate.NetworkPolicy) -> str:
+    annotations = host.get("metadata", {}).get("annotations", {})
+    namespace = annotations.get(translate.markers.OBJECT_NAMESPACE, "")
+    return f"{namespace}/{annotations.get(translate.markers.OBJECT_NAME, '')}"
 
 
 # --- check-config ---

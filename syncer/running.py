@@ -33,6 +33,7 @@ from syncer import (
     controller,
     electing,
     errors,
+    guarding,
     logs,
     metrics,
     ratelimiting,
@@ -251,11 +252,22 @@ class Syncer:
             )
             apis.append(host)
             elector = self.elector = self._elector(host)
+            guard = None
+            desire = desire_for(config.target, config.sync.patches)
+            if config.sync.guardrails.enabled:
+                guard = guarding.Guard(
+                    target=config.target,
+                    patch_list=config.sync.patches,
+                    rails=config.sync.guardrails,
+                    dns_embedded=config.sync.dns_embedded,
+                )
+                desire = guard.desire
             ctl = self.controller = controller.Controller(
                 target=config.target,
                 virtual_api=virtual,
                 host_api=host,
-                desire=desire_for(config.target, config.sync.patches),
+                desire=desire,
+                guard=guard,
                 metrics=self.metrics,
                 settings=controller.ControllerSettings(
                     workers=config.workers,

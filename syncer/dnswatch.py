@@ -1,0 +1,83 @@
+"""``dns: auto``: one small informer on the virtual ``kube-system/kube-dns`` Service.
+
+Where the vCluster's DNS really listens (the Service's selector and the target port of its
+port 53) is read from the virtual cluster, by name (``fieldSelector=metadata.name=kube-dns``),
+as the owner Service is on the host (:mod:`syncer.owning`). Whenever what it implies changes
+(created, deleted, a new targetPort or selector), every key is translated again. The workers
+start only once its first list is done: a copy written before would lack the DNS rule that the
+running copy has, and DNS would break for a moment at every restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+
+import guardrails
+from syncer import caching, clients
+from syncer.clock import Clock
+from syncer.guarding import Guard
+from syncer.owning import _RestartsOnly
+from syncer.watching import Informer, WatchMetrics
+
+log = structlog.get_logger("syncer.dnswatch")
+
+NAMESPACE = "kube-system"
+NAME = "kube-dns"
+
+
+def _selector_and_ports(obj: caching.Json) -> caching.Json:
+    """Only what the DNS facts read: identity, selector and ports."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    keep = ("name", "namespace", "uid", "resourceVersion")
+    return {
+        "metadata": {k: meta[k] for k in keep if k in meta},
+        "spec": {"selector": spec.get("selector"), "ports": spec.get("ports") or []},
+    }
+
+
+class DnsWatch:
+    """Keeps ``guard.context`` following the virtual kube-dns Service."""
+
+    def __init__(
+        self,
+        *,
+        api: clients.KubeApi,
+        guard: Guard,
+        on_change: Callable[[], None],
+        metrics: WatchMetrics | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._guard = guard
+        self._on_change = on_change
+        self.store = caching.Store(strip=_selector_and_ports)
+        self.informer = Informer(
+            api=api,
+            resource=clients.SERVICES,
+            store=self.store,
+            on_change=self._changed,
+            namespace=NAMESPACE,
+            field_selector=f"metadata.name={NAME}",
+            metrics=_RestartsOnly(metrics) if metrics is not None else None,
+            clock=clock,
+        )
+
+    async def run(self) -> None:
+        await self.informer.run()
+
+    def _changed(self, old: caching.Json | None, new: caching.Json | None) -> None:
+        facts = self._guard.dns_facts(new)
+        if facts == self._guard.context.dns:
+            return
+        if facts is None:
+            log.warning("virtual kube-dns Service gone; dns: auto adds no DNS rule")
+        else:
+            log.info(
+                "DNS endpoint for dns: auto",
+                target_ports=dict(facts.target_ports),
+                peer=facts.host_peer,
+            )
+        self._guard.context = guardrails.Context(dns=facts)
+        self._on_change()
