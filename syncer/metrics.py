@@ -40,7 +40,9 @@ Cluster = Literal["virtual", "host"]
 WatchRestartReason = Literal["closed", "error", "gone", "relist", "resync"]
 Verb = Literal["get", "list", "watch", "create", "update", "patch", "delete"]
 DriftKind = Literal["recreated", "reverted"]
-ErrorReason = Literal["PatchFailed", "HostRejected", "HostNameCollision", "Forbidden", "ApiError"]
+ErrorReason = Literal[
+    "PatchFailed", "HostRejected", "HostNameCollision", "HostPeerRefused", "Forbidden", "ApiError"
+]
 EventType = Literal["Normal", "Warning"]
 TaskName = Literal[
     "elector",
@@ -48,6 +50,7 @@ TaskName = Literal[
     "informer-virtual",
     "informer-host",
     "informer-owner",
+    "informer-dns",
     "event-recorder",
     "resync",
     "worker",
@@ -208,7 +211,8 @@ class Metrics:
             "Sync failures by reason; the last good host copy was kept and a Warning event "
             "names the virtual policy. PatchFailed: a configured patch failed; HostRejected: "
             "the host refused the copy (4xx); HostNameCollision: two virtual policies map to one "
-            "host name; Forbidden: RBAC; ApiError: other API failures.",
+            "host name; HostPeerRefused: a policy references a host peer the guardrails do not "
+            "approve; Forbidden: RBAC; ApiError: other API failures.",
             ["reason"],
             registry=r,
         )
