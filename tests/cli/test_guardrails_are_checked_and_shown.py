@@ -1,0 +1,143 @@
+"""The ``guardrails`` block (SPEC §9) in the offline commands: ``check-config`` validates it with
+file, line and YAML path like every other problem and refuses ``isolation: managed`` (not
+supported yet), ``run`` refuses it too, and ``translate`` prints what the guardrails changed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.cli.invoke import netpol_syncer
+
+GUARDRAILS = """\
+guardrails:
+  dns: auto
+  blockedCIDRs: [169.254.169.254/32]
+  hostPeers:
+    ingress-nginx:
+      namespaceSelector:
+        matchLabels: {kubernetes.io/metadata.name: ingress-nginx}
+"""
+POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  egress:
+    - to: [{ipBlock: {cidr: 0.0.0.0/0}}]
+    - to: [{namespaceSelector: {}, podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+      ports: [{protocol: UDP, port: 53}]
+"""
+TARGET = ("--name", "vc", "--host-namespace", "vcluster-vc")
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "vcluster.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_valid_block_is_summarised_and_not_listed_as_ignored(tmp_path: Path) -> None:
+    cfg = _write(tmp_path, GUARDRAILS)
+    done = netpol_syncer("check-config", "--config", str(cfg))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (
+        "ok: sync.toHost.networkPolicies: enabled, 0 patches; guardrails: dns: auto,"
+        f" 1 blocked CIDRs, host peers: ingress-nginx (from {cfg})\n"
+    )
+
+
+def test_every_guardrail_problem_has_its_line_and_path(tmp_path: Path) -> None:
+    cfg = _write(
+        tmp_path,
+        "guardrails:\n"
+        "  dns: sometimes\n"
+        "  blockedCIDRs:\n"
+        "    - 169.254.169.254/32\n"
+        "    - 10.0.0.0/33\n"
+        "  isolation: managed\n",
+    )
+    done = netpol_syncer("check-config", "--config", str(cfg))
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith(f"error: {cfg}:2: guardrails.dns: "), lines
+    assert lines[1].startswith(f"error: {cfg}:5: guardrails.blockedCIDRs[1]: "), lines
+    assert "'10.0.0.0/33'" in lines[1]
+    assert lines[2] == (
+        f"error: {cfg}:6: guardrails.isolation: 'managed' is not supported yet: the syncer does"
+        " not write baseline policies, so it would not isolate anything; remove the setting"
+        " (or set it to 'off')"
+    )
+    assert lines[3] == f"{cfg}: 3 problems"
+
+
+def test_run_refuses_isolation_managed_at_start(tmp_path: Path) -> None:
+    """Never silently ignored: ``run`` exits 2 naming the setting before connecting anywhere."""
+    cfg = _write(tmp_path, "guardrails:\n  isolation: managed\n")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("{}\n")
+    done = netpol_syncer(
+        "run", "--config", str(cfg), *TARGET, "--virtual-kubeconfig", str(kubeconfig)
+    )
+    assert done.returncode == 2
+    assert f"{cfg}:2: guardrails.isolation: 'managed' is not supported yet" in done.stderr
+
+
+def test_translate_comments_each_changed_document(tmp_path: Path) -> None:
+    cfg = _write(tmp_path, GUARDRAILS)
+    done = netpol_syncer("translate", *TARGET, "-f", "-", "--config", str(cfg), stdin=POLICY)
+    assert (done.returncode, done.stderr) == (0, "")
+    head = done.stdout.splitlines()[:3]
+    assert head == [
+        "# guardrails: egress[2]: added the vCluster's DNS endpoint on 1053/UDP",
+        "# guardrails: egress[0].to[0]: ipBlock 0.0.0.0/0 now excepts 169.254.169.254/32",
+        "---",
+    ]
+
+
+def test_translate_json_stays_a_plain_list_with_notes_on_stderr(tmp_path: Path) -> None:
+    """A script reads the List from stdout and ``note: NetworkPolicy ns/name: ...`` lines."""
+    cfg = _write(tmp_path, GUARDRAILS)
+    done = netpol_syncer(
+        "translate", *TARGET, "-f", "-", "-o", "json", "--config", str(cfg), stdin=POLICY
+    )
+    assert done.returncode == 0
+    listed = json.loads(done.stdout)
+    assert set(listed) == {"apiVersion", "kind", "items"}
+    egress = listed["items"][0]["spec"]["egress"]
+    assert egress[0]["to"][0]["ipBlock"]["except"] == ["169.254.169.254/32"]
+    assert egress[2]["ports"] == [{"protocol": "UDP", "port": 1053}]
+    assert done.stderr.splitlines() == [
+        "note: NetworkPolicy shop/web: guardrails: egress[2]: added the vCluster's DNS endpoint"
+        " on 1053/UDP",
+        "note: NetworkPolicy shop/web: guardrails: egress[0].to[0]: ipBlock 0.0.0.0/0 now"
+        " excepts 169.254.169.254/32",
+    ]
+
+
+def test_embedded_coredns_targets_the_control_plane_pod(tmp_path: Path) -> None:
+    """Offline, the DNS endpoint is the common default; ``controlPlane.coredns.embedded``
+    in the same file makes it the control-plane pod (``release=<name>``)."""
+    cfg = _write(tmp_path, "controlPlane: {coredns: {embedded: true}}\n" + GUARDRAILS)
+    done = netpol_syncer(
+        "translate", *TARGET, "-f", "-", "-o", "json", "--config", str(cfg), stdin=POLICY
+    )
+    assert done.returncode == 0, done.stderr
+    added = json.loads(done.stdout)["items"][0]["spec"]["egress"][2]
+    assert added["to"] == [{"podSelector": {"matchLabels": {"app": "vcluster", "release": "vc"}}}]
+
+
+def test_an_unknown_host_peer_is_reported_and_skipped(tmp_path: Path) -> None:
+    cfg = _write(tmp_path, GUARDRAILS)
+    policy = POLICY.replace(
+        "  egress:\n",
+        "  ingress:\n"
+        "    - from: [{namespaceSelector: {matchLabels: {netpol-syncer.io/host-peer: nope}}}]\n"
+        "  egress:\n",
+    )
+    done = netpol_syncer("translate", *TARGET, "-f", "-", "--config", str(cfg), stdin=policy)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "NetworkPolicy shop/web" in done.stderr
+    assert "nope" in done.stderr
