@@ -34,6 +34,28 @@ from translate import markers
 VCLUSTER = "demo"
 HOST_NAMESPACE = "vcluster-demo"
 TIMEOUT = 30.0
+DEMO_GUARDRAILS = """
+# Added by `netpol-syncer demo` (docs/security.md): the platform's envelope around tenants.
+guardrails:
+  # "allow DNS on 53" also allows CoreDNS on its real port behind the kube-dns Service.
+  dns: auto
+  # Cloud metadata, and one host in the card processor's range the platform team blocks.
+  blockedCIDRs: [169.254.169.254/32, 203.0.113.7/32]
+"""
+"""Seeded after the example vcluster.yaml, so the demo shows a narrowed policy and DNS."""
+KUBE_DNS: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "kube-dns", "namespace": "kube-system"},
+    "spec": {
+        "selector": {"k8s-app": "kube-dns"},
+        "ports": [
+            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 1053},
+            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 1053},
+        ],
+    },
+}
+"""The virtual kube-dns Service every vCluster has: CoreDNS listens on 1053 behind it."""
 
 
 def main(argv: list[str]) -> int:
@@ -69,13 +91,17 @@ async def _demo(*, keep_running: bool, out: TextIO) -> int:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="netpol-demo-")))
         async with KubeSim() as virtual, KubeSim(namespaces=["default", HOST_NAMESPACE]) as host:
             policies = _seed(virtual, examples / "policies")
+            virtual.store.create(copy.deepcopy(KUBE_DNS))
+            config_path = workdir / "vcluster.yaml"
+            example = (examples / "vcluster.yaml").read_text(encoding="utf-8")
+            config_path.write_text(example + DEMO_GUARDRAILS, encoding="utf-8")
             options = settings.Settings(
                 name=VCLUSTER,
                 host_namespace=HOST_NAMESPACE,
                 virtual_kubeconfig=str(virtual.write_kubeconfig(workdir / "virtual.kubeconfig")),
                 host_kubeconfig=str(host.write_kubeconfig(workdir / "host.kubeconfig")),
-                config_path=str(examples / "vcluster.yaml"),
-                sync=config.load(examples / "vcluster.yaml"),
+                config_path=str(config_path),
+                sync=config.load(config_path),
                 metrics_address="127.0.0.1:0",
                 workers=4,
                 virtual_qps=1000.0,
@@ -131,6 +157,7 @@ async def _show(
     if not ok:
         print("\nthe host did not converge; see the log above", file=out)
         return False
+    ok = await _print_guardrails(virtual, host, out)
 
     edited = copy.deepcopy(virtual.store.get("networkpolicies", *_key(policies[0])))
     edited["metadata"].setdefault("labels", {})["demo/edited"] = "true"
@@ -145,6 +172,26 @@ async def _show(
 
     assert syncer.server is not None
     await _print_metrics(syncer.server.url, out)
+    return ok
+
+
+async def _print_guardrails(virtual: KubeSim, host: KubeSim, out: TextIO) -> bool:
+    """The Normal events telling tenants what the guardrails changed, and the DNS rule."""
+
+    def narrowed() -> list[dict[str, Any]]:
+        return [e for e in virtual.store.list("events") if e.get("reason") == "PolicyNarrowed"]
+
+    ok = await _wait(lambda: len(narrowed()) >= 2)
+    print("\nguardrails (Normal events on the virtual policies):", file=out)
+    for event in sorted(narrowed(), key=lambda e: e["involvedObject"]["name"]):
+        involved = event["involvedObject"]
+        print(f"  {involved['namespace']}/{involved['name']}: {event['message']}", file=out)
+    for obj in _host_copies(host):
+        for rule in obj["spec"].get("egress", []):
+            ports = [f"{p['port']}/{p['protocol']}" for p in rule.get("ports", [])]
+            if "1053/UDP" in ports:
+                name = obj["metadata"]["name"]
+                print(f"  DNS rule on the host: {name} allows {', '.join(ports)}", file=out)
     return ok
 
 
