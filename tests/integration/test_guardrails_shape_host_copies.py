@@ -11,6 +11,7 @@ from typing import Any
 
 from tests.support.harness import (
     Clusters,
+    RequestLog,
     create,
     edit,
     events_for,
@@ -18,6 +19,7 @@ from tests.support.harness import (
     network_policy,
     owned_view,
     translate_cli,
+    wait_converged,
     wait_for,
 )
 from translate import markers
@@ -156,10 +158,12 @@ async def test_dns_auto_follows_the_kube_dns_service(clusters: Clusters, tmp_pat
     """ "Allow UDP 53 to kube-dns" also allows the CoreDNS pods on their real port (1053); when
     the virtual Service's targetPort changes, the host copy follows, and only that rule."""
     config_path = _config(tmp_path)
+    requests = RequestLog(clusters.virtual)
     create(clusters.virtual, _kube_dns(1053))
     create(clusters.virtual, network_policy("web", egress=DNS_ON_53))
     async with clusters.run(config_path=str(config_path)):
         await wait_for(lambda: _dns_ports(clusters) == [1053], timeout=20)
+        assert {r.verb for r in requests.requests if r.resource == "services"} >= {"list"}
         egress = _host_spec(clusters)["egress"]  # type: ignore[index]
         assert len(egress) == 2
         assert egress[0]["ports"] == [{"protocol": "UDP", "port": 53}]
@@ -185,3 +189,19 @@ async def test_without_dns_auto_port_53_is_copied_as_written(
         assert _dns_ports(clusters) == []
         printed = await translate_cli([virtual], config_path)
         assert owned_view(host_copies(clusters.host)[HOST]) == printed[HOST]
+
+
+async def test_without_a_guardrails_block_nothing_changes(clusters: Clusters) -> None:
+    """No block: copies are the plain translation (a DNS rule stays on 53, 0.0.0.0/0 excepts
+    nothing), no event is emitted and the virtual kube-dns Service is never read."""
+    requests = RequestLog(clusters.virtual)
+    create(clusters.virtual, _kube_dns(1053))
+    create(clusters.virtual, network_policy("web", egress=EVERYWHERE + DNS_ON_53))
+    async with clusters.run() as run:
+        await wait_converged(clusters)
+        assert _dns_ports(clusters) == []
+        metrics = await run.metrics()
+        assert (
+            metrics.value("netpol_syncer_events_total", type="Normal", reason="PolicyNarrowed") == 0
+        )
+    assert not [r for r in requests.requests if r.resource == "services"]
