@@ -367,6 +367,15 @@ class Controller:
                 found[rbac] = str(error)
             else:
                 found[api] = "initial list not done yet" if error is None else str(error)
+        if (
+            self.dns is not None
+            and not self.dns.informer.synced.is_set()
+            and not any(found.values())
+        ):
+            # dns: auto: workers also wait for the kube-dns Service's first list.
+            error = self.dns.informer.last_error
+            what = "virtual-rbac" if isinstance(error, errors.Forbidden) else "virtual-api"
+            found[what] = "kube-dns Service not listed yet" + (f": {error}" if error else "")
         return found
 
     def ready(self) -> tuple[bool, dict[str, Any]]:

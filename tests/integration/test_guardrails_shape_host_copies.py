@@ -21,6 +21,7 @@ from tests.support.harness import (
     translate_cli,
     wait_converged,
     wait_for,
+    writes,
 )
 from translate import markers
 
@@ -205,3 +206,22 @@ async def test_without_a_guardrails_block_nothing_changes(clusters: Clusters) ->
             metrics.value("netpol_syncer_events_total", type="Normal", reason="PolicyNarrowed") == 0
         )
     assert not [r for r in requests.requests if r.resource == "services"]
+
+
+async def test_dns_auto_writes_nothing_before_the_kube_dns_service_is_listed(
+    clusters: Clusters, tmp_path: Path
+) -> None:
+    """A copy written before the DNS facts are known would lack the DNS rule (DNS breaks at
+    every restart): while the Service cannot be listed the syncer is not ready and writes
+    nothing; once it can, the copies carry the rule from their first write."""
+    config_path = _config(tmp_path)
+    create(clusters.virtual, _kube_dns(1053))
+    create(clusters.virtual, network_policy("web", egress=DNS_ON_53))
+    clusters.virtual.faults.fail(verb="list", resource="services", status=403)
+    async with clusters.run(config_path=str(config_path)) as run:
+        await wait_for(lambda: run.syncer.waits()["virtual-rbac"] is not None, timeout=20)
+        assert await run.probe("/readyz") == 503
+        assert host_copies(clusters.host) == {}
+        clusters.virtual.faults.clear()
+        await wait_for(lambda: _dns_ports(clusters) == [1053], timeout=30)
+        assert writes(clusters.host) == 1
