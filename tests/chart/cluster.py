@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -84,3 +85,74 @@ class ClusterThread:
 
     def find(self, resource: str, namespace: str | None, name: str) -> JsonObject | None:
         return self.call(lambda store: store.find(resource, namespace, name))
+
+
+class RealCluster:
+    """The same assertions' interface on a real kube-apiserver + etcd (``kube-testenv``), with
+    the prometheus-operator kinds installed as minimal CRDs; Helm talks to it directly."""
+
+    def __init__(self, env: Any) -> None:
+        from tests.support.real import RealStore
+
+        self.env = env
+        self.kubeconfig: Path = env.kubeconfig
+        self.store = RealStore(env)
+        for api_version, kind in CUSTOM_KINDS:
+            self._install_crd(api_version, kind)
+
+    def _install_crd(self, api_version: str, kind: str) -> None:
+        group, version = api_version.split("/")
+        plural = kind.lower() + "s"
+        name = f"{plural}.{group}"
+        crd = {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": name},
+            "spec": {
+                "group": group,
+                "scope": "Namespaced",
+                "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+                "versions": [
+                    {
+                        "name": version,
+                        "served": True,
+                        "storage": True,
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                            }
+                        },
+                    }
+                ],
+            },
+        }
+        path = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+        from kubesim import errors
+
+        try:
+            self.store.request("POST", path, crd)
+        except errors.ApiError as exc:
+            if exc.code != 409:
+                raise
+        deadline = time.monotonic() + 60
+        while True:  # served once Established (and discovery has it)
+            got = self.store.request("GET", f"{path}/{name}")
+            conditions = {
+                c["type"]: c["status"] for c in got.get("status", {}).get("conditions", [])
+            }
+            if conditions.get("Established") == "True":
+                try:
+                    self.store.request("GET", f"/apis/{group}/{version}/{plural}")
+                    return
+                except errors.ApiError:
+                    pass
+            if time.monotonic() > deadline:
+                raise AssertionError(f"CRD {name} never became established")
+            time.sleep(0.1)
+
+    def list(self, resource: str, namespace: str | None = None) -> list[JsonObject]:
+        return self.store.list(resource, namespace)
+
+    def find(self, resource: str, namespace: str | None, name: str) -> JsonObject | None:
+        return self.store.find(resource, namespace, name)

@@ -37,12 +37,18 @@ def helm() -> Iterator[Helm]:
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterThread]:
+def kubesim_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterThread]:
     """A kubesim on its own thread, with the prometheus-operator kinds registered."""
     sim = ClusterThread(tmp_path_factory.mktemp("kubesim") / "kubeconfig.yaml")
     sim.start()
     yield sim
     sim.stop()
+
+
+@pytest.fixture(scope="session")
+def cluster(kubesim_cluster: ClusterThread) -> ClusterThread:
+    """Where renders install (a test module may override it, e.g. per backend)."""
+    return kubesim_cluster
 
 
 @pytest.fixture(scope="session")

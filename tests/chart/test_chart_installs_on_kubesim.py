@@ -1,4 +1,5 @@
-"""Installing, upgrading and uninstalling the chart with Helm against kubesim, in each mode."""
+"""Installing, upgrading and uninstalling the chart with Helm, in each mode, against kubesim and
+against a real kube-apiserver + etcd (the ``cluster`` fixture below, once per backend)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.chart.cluster import ClusterThread
+import pytest
+
+from tests.chart.cluster import ClusterThread, RealCluster
 from tests.chart.helm import Helm
 from tests.chart.manifests import HARDENED_CONTAINER, minimal_rules
+from tests.support import backends
 
 MONITORING = {
     "metrics": {"serviceMonitor": {"enabled": True}},
@@ -29,6 +33,19 @@ NAMESPACED = (
     "servicemonitors",
     "prometheusrules",
 )
+
+
+@pytest.fixture(scope="module", params=backends.params())
+def cluster(request: pytest.FixtureRequest) -> Any:
+    """The API server Helm installs into: the session's kubesim, or a real one."""
+    if request.param == backends.KUBESIM:
+        return request.getfixturevalue("kubesim_cluster")
+    return RealCluster(backends.real_env("chart"))
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(cluster: Any) -> Path:
+    return Path(cluster.kubeconfig)
 
 
 def chart_objects(cluster: ClusterThread, namespace: str) -> dict[str, list[str]]:

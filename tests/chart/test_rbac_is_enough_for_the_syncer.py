@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from kubesim import KubeSim
 from kubesim.testing import network_policy, wait_for
 from syncer import running, settings
 from tests.chart.conftest import Render
 from tests.chart.manifests import flags, the_container
+from tests.support import backends
 from translate import Target, service_owner_reference, to_host
 
 TOKEN = "netpol-syncer"
@@ -35,14 +35,19 @@ def _chart_role(render: Render) -> tuple[JsonObject, str]:
     return role, flags(the_container(release))["--leader-elect-resource-name"]
 
 
-async def _lifecycle(role: JsonObject, lease: str, tmp_path: Path) -> list[str]:
+async def _lifecycle(role: JsonObject, lease: str, tmp_path: Path, backend: str) -> list[str]:
     """Run the syncer through start, orphan collection, create (owned by the vCluster's
     Service), update, repair, delete and shutdown with only ``role`` on the host; return every
-    denied request."""
+    denied request.
+
+    On the real backend the host authorizes with kube-apiserver's RBAC: the token's user is
+    bound to exactly ``role`` by a RoleBinding."""
     target = Target(vcluster=VCLUSTER, host_namespace=NAMESPACE)
     async with (
-        KubeSim(namespaces=["default", "team-a"]) as virtual,
-        KubeSim(namespaces=["default", NAMESPACE], rbac={TOKEN: role}) as host,
+        backends.server(backend, "virtual", namespaces=["default", "team-a"]) as virtual,
+        backends.server(
+            backend, "rbac-host", namespaces=["default", NAMESPACE], rbac={TOKEN: role}
+        ) as host,
     ):
         orphan = to_host(network_policy("gone", "team-a"), target)
         host.store.create(orphan)
@@ -140,12 +145,13 @@ async def _lifecycle(role: JsonObject, lease: str, tmp_path: Path) -> list[str]:
         return denied() or ([] if finished else ["lifecycle did not finish"])
 
 
+@pytest.mark.parametrize("backend", backends.params())
 async def test_the_chart_role_is_enough_for_a_whole_lifecycle(
-    render: Render, tmp_path: Path
+    render: Render, tmp_path: Path, backend: str
 ) -> None:
     """With only the chart's Role, every step succeeds and no request is ever denied."""
     role, lease = _chart_role(render)
-    assert await _lifecycle(role, lease, tmp_path) == []
+    assert await _lifecycle(role, lease, tmp_path, backend) == []
 
 
 def _without(role: JsonObject, rule_index: int, verb: str) -> JsonObject:
@@ -167,11 +173,12 @@ def _without(role: JsonObject, rule_index: int, verb: str) -> JsonObject:
     + [pytest.param(2, verb, id=f"leases-{verb}") for verb in ("get", "update")]
     + [pytest.param(3, verb, id=f"services-{verb}") for verb in ("list", "watch")],
 )
+@pytest.mark.parametrize("backend", backends.params())
 async def test_every_permission_in_the_role_is_needed(
-    render: Render, tmp_path: Path, rule_index: int, verb: str
+    render: Render, tmp_path: Path, rule_index: int, verb: str, backend: str
 ) -> None:
     """Removing any single verb from the chart's Role makes some step of the lifecycle fail."""
     role, lease = _chart_role(render)
     assert verb in role["rules"][rule_index]["verbs"], "the parameters follow the chart's Role"
-    problems = await _lifecycle(_without(role, rule_index, verb), lease, tmp_path)
+    problems = await _lifecycle(_without(role, rule_index, verb), lease, tmp_path, backend)
     assert problems, f"the syncer never needed {verb} from rule {role['rules'][rule_index]}"

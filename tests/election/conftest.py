@@ -1,4 +1,5 @@
-"""Fixtures for leader-election tests: a host API, electors with a partition switch."""
+"""Fixtures for leader-election tests: a host API (per backend), electors with a partition
+switch."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest_asyncio
 
 from kubesim import KubeSim
 from syncer import clients, electing
+from tests.support import backends
 
 NAMESPACE = "vc-ns"
 # Short but proportioned like client-go's 15/10/2 s, so the tests take seconds.
@@ -47,9 +49,10 @@ class Partition:
             raise self._error
 
 
-@pytest_asyncio.fixture
-async def host() -> AsyncIterator[KubeSim]:
-    async with KubeSim(namespaces=["default", NAMESPACE]) as sim:
+@pytest_asyncio.fixture(params=backends.params())
+async def host(request: pytest.FixtureRequest) -> AsyncIterator[KubeSim]:
+    """The host API server, once per backend (kubesim, or a real one behind a fault proxy)."""
+    async with backends.server(request.param, "host", namespaces=["default", NAMESPACE]) as sim:
         yield sim
 
 

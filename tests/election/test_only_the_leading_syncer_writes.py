@@ -15,6 +15,7 @@ import pytest_asyncio
 from kubesim import KubeSim
 from kubesim.testing import network_policy, wait_for
 from syncer import running, settings
+from tests.support import backends
 
 from .conftest import LEASE, NAMESPACE, RENEW, RETRY
 
@@ -39,9 +40,12 @@ class Replica:
         return bool(self.syncer.metrics.registry.get_sample_value("netpol_syncer_leader"))
 
 
-@pytest_asyncio.fixture
-async def clusters() -> AsyncIterator[tuple[KubeSim, KubeSim]]:
-    async with KubeSim() as virtual, KubeSim(namespaces=["default", NAMESPACE]) as host:
+@pytest_asyncio.fixture(params=backends.params())
+async def clusters(request: pytest.FixtureRequest) -> AsyncIterator[tuple[KubeSim, KubeSim]]:
+    async with (
+        backends.server(request.param, "virtual") as virtual,
+        backends.server(request.param, "host", namespaces=["default", NAMESPACE]) as host,
+    ):
         yield virtual, host
 
 

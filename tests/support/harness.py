@@ -1,9 +1,12 @@
-"""The real syncer between two kubesim servers, for the integration and reliability suites.
+"""The real syncer between two API servers, for the integration and reliability suites.
 
-A test gets a :class:`Clusters` (a "virtual" and a "host" kubesim, both started, the host with
-the vCluster's namespace) and runs exactly what ``netpol-syncer run`` runs against them with
-``async with clusters.run(...) as run:``. Everything a test asserts on is observable from the
-outside, as the project guide asks (outcomes, not call sequences):
+A test gets a :class:`Clusters` (a "virtual" and a "host" server, both started, the host with
+the vCluster's namespace), once per backend (:mod:`tests.support.backends`): two kubesims, or
+two real kube-apiservers behind fault proxies (:class:`tests.support.real.RealSim`, which
+offers the same ``store``/``counters``/``faults``/``outage``/``restart``), and runs exactly
+what ``netpol-syncer run`` runs against them with ``async with clusters.run(...) as run:``.
+Everything a test asserts on is observable from the outside, as the project guide asks
+(outcomes, not call sequences):
 
 - the host objects (:func:`host_copies`) against the expected translation of the current
   virtual state (:func:`expected_copies`, :func:`wait_converged`);
@@ -15,8 +18,9 @@ outside, as the project guide asks (outcomes, not call sequences):
 - a :class:`DeleteWatchdog` that flags any host delete made while the copied virtual object
   still exists, and :func:`translate_cli`, what ``netpol-syncer translate`` prints.
 
-Faults come from kubesim itself (``sim.faults``, ``sim.outage()``, ``sim.restart()``); an
-:class:`Outage` can end in the middle of a block.
+Faults come from kubesim itself or from the fault proxy in front of a real server
+(``sim.faults``, ``sim.outage()``, ``sim.restart()``); an :class:`Outage` can end in the middle
+of a block.
 
 Comparisons of spec go through a scratch kubesim's defaulting (a dry-run create), never through
 ``translate.diff``: the code under test must not be the judge of its own output.
@@ -186,14 +190,21 @@ class Clusters:
 
 
 def clusters_fixture(**host_options: Any) -> Any:
-    """A pytest fixture ``clusters`` yielding started :class:`Clusters` (bookmarks every 0.2 s)."""
+    """A pytest fixture ``clusters`` yielding started :class:`Clusters` (bookmarks every 0.2 s),
+    once per backend (:mod:`tests.support.backends`): two kubesims, or two real servers behind
+    fault proxies. ``host_options`` go to the host kubesim."""
     import pytest_asyncio
 
-    @pytest_asyncio.fixture(name="clusters")
-    async def _clusters(tmp_path: Path) -> AsyncIterator[Clusters]:
+    from tests.support import backends
+
+    @pytest_asyncio.fixture(name="clusters", params=backends.params())
+    async def _clusters(request: Any, tmp_path: Path) -> AsyncIterator[Clusters]:
+        backend = request.param
         async with (
-            KubeSim(bookmark_interval=0.2) as virtual,
-            KubeSim(
+            backends.server(backend, "virtual", bookmark_interval=0.2) as virtual,
+            backends.server(
+                backend,
+                "host",
                 bookmark_interval=0.2,
                 namespaces=[*DEFAULT_NAMESPACES, HOST_NAMESPACE, "elsewhere"],
                 **host_options,
@@ -525,27 +536,43 @@ class DeleteWatchdog:
     def __init__(self, clusters: Clusters) -> None:
         self.violations: list[str] = []
         self.checked = 0
-        storage = clusters.host.storage
-        delete = storage.delete
-        virtual = clusters.virtual
+        self._virtual = clusters.virtual
+        host = clusters.host
+        if isinstance(host, KubeSim):
+            storage = host.storage
+            delete = storage.delete
 
-        def watched(rtype: Any, namespace: str | None, name: str, **options: Any) -> Any:
-            entry = storage.find(rtype, namespace, name)
-            if options.get("uid") is not None and entry is not None and rtype.plural == NETPOLS:
-                self.checked += 1
-                annotations = entry.copy()["metadata"].get("annotations") or {}
-                source = virtual.store.find(
-                    NETPOLS,
-                    annotations.get(markers.OBJECT_NAMESPACE, ""),
-                    annotations.get(markers.OBJECT_NAME, ""),
-                )
-                if source is not None and source["metadata"]["uid"] == annotations.get(
-                    markers.OBJECT_UID
-                ):
-                    self.violations.append(f"{namespace}/{name} deleted while its source exists")
-            return delete(rtype, namespace, name, **options)
+            def watched(rtype: Any, namespace: str | None, name: str, **options: Any) -> Any:
+                if options.get("uid") is not None and rtype.plural == NETPOLS:
+                    entry = storage.find(rtype, namespace, name)
+                    if entry is not None:
+                        self._check(entry.copy(), namespace, name)
+                return delete(rtype, namespace, name, **options)
 
-        storage.delete = watched  # type: ignore[method-assign]
+            storage.delete = watched  # type: ignore[method-assign]
+        else:  # a real server: the fault proxy shows each DELETE before forwarding it
+
+            def hook(info: Any, body: bytes) -> None:
+                options = json.loads(body) if body else {}
+                uid = (options.get("preconditions") or {}).get("uid")
+                if uid is None or info.resource != NETPOLS or not info.name:
+                    return
+                current = host.store.find(NETPOLS, info.namespace, info.name)
+                if current is not None:
+                    self._check(current, info.namespace, info.name)
+
+            host.proxy.delete_hooks.append(hook)
+
+    def _check(self, current: Json, namespace: str | None, name: str) -> None:
+        self.checked += 1
+        annotations = current["metadata"].get("annotations") or {}
+        source = self._virtual.store.find(
+            NETPOLS,
+            annotations.get(markers.OBJECT_NAMESPACE, ""),
+            annotations.get(markers.OBJECT_NAME, ""),
+        )
+        if source is not None and source["metadata"]["uid"] == annotations.get(markers.OBJECT_UID):
+            self.violations.append(f"{namespace}/{name} deleted while its source exists")
 
     def assert_clean(self) -> None:
         assert not self.violations, self.violations
