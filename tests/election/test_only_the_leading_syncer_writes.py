@@ -79,7 +79,7 @@ async def replicas(
     for replica in started:
         replica.stop.set()
         with contextlib.suppress(asyncio.CancelledError):
-            await replica.task
+            await asyncio.wait_for(replica.task, 30)  # a syncer that never stops fails here
 
 
 def _host_names(host: KubeSim) -> set[str]:
