@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.support.backends import VARIABLE
+from tests.support.backends import VARIABLE, mark_kubesim_only
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -23,3 +23,7 @@ def pytest_configure(config: pytest.Config) -> None:
     backend = config.getoption("--backend")
     if backend:
         os.environ[VARIABLE] = backend
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_kubesim_only(items)

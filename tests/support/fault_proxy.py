@@ -8,7 +8,8 @@ client's bearer token through (RBAC still applies to the client's identity), and
   so tests assert on API traffic the same way on both backends;
 - answers requests matching a fault of its :class:`kubesim.faults.Faults` (the same API as
   ``KubeSim.faults``) with that status and ``Retry-After``, or holds them (latency);
-- drops open watch streams abruptly (connection reset) or gracefully (clean end of stream);
+- drops open watch streams abruptly (connection reset) or gracefully (clean end of stream),
+  or stalls them (open and silent, like a half-open connection);
 - refuses connections during :meth:`FaultProxy.outage`;
 - records 403 answers as :class:`kubesim.rbac.Denial` and shows each DELETE to hooks (the
   delete watchdog) before forwarding it.
@@ -31,6 +32,9 @@ from kubesim import routing
 from kubesim.counters import Counters
 from kubesim.faults import Faults
 from kubesim.rbac import Denial
+
+MAX_BODY = 64 * 1024 * 1024
+"""Far above kube-apiserver's own limit (3 MiB), so its 413 is the one clients see."""
 
 DeleteHook = Callable[[routing.RequestInfo, bytes], None]
 
@@ -57,6 +61,8 @@ __all__ = ["DeleteHook", "FaultProxy"]
 @dataclass(eq=False)
 class _Watch:
     resource: str
+    token: str = ""
+    stalled: bool = False
     dropped: asyncio.Future[bool] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -80,6 +86,7 @@ class FaultProxy:
         self.faults = Faults(
             resolve=lambda name: name,
             drop_watches=self._drop_watches,
+            stall_watches=self._stall_watches,
             compact=lambda _resource: compact() if compact else None,
         )
         self._ssl = ssl.create_default_context(cadata=ca_pem.decode())
@@ -106,7 +113,12 @@ class FaultProxy:
                 auto_decompress=True,
             )
         if self._web is None:
-            self._web = web.Server(self._handle, handler_cancellation=True, access_log=None)
+            self._web = web.Server(
+                self._handle,
+                request_factory=self._make_request,
+                handler_cancellation=True,
+                access_log=None,
+            )
         await self._listen()
 
     def refresh_upstream(self) -> None:
@@ -118,6 +130,15 @@ class FaultProxy:
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
             )
             asyncio.get_running_loop().create_task(old.close())
+
+    def _make_request(
+        self, message: Any, payload: Any, protocol: Any, writer: Any, task: Any
+    ) -> web.BaseRequest:
+        """Requests of any size: the server behind decides what is too large (413)."""
+        loop = asyncio.get_running_loop()
+        return web.BaseRequest(
+            message, payload, protocol, writer, task, loop, client_max_size=MAX_BODY
+        )
 
     async def stop(self) -> None:
         await self._close()
@@ -188,6 +209,17 @@ class FaultProxy:
                 dropped += 1
         return dropped
 
+    def _stall_watches(self, resource: str | None, token: str | None) -> int:
+        """Keep matching streams open but relay nothing more (a half-open connection)."""
+        stalled = 0
+        for watch in list(self._watches):
+            if (resource is None or watch.resource == resource) and (
+                token is None or watch.token == token
+            ):
+                watch.stalled = True
+                stalled += 1
+        return stalled
+
     # --- forwarding ---
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
@@ -249,11 +281,14 @@ class FaultProxy:
         response = web.StreamResponse(status=upstream.status, headers=headers)
         response.enable_chunked_encoding()
         await response.prepare(request)
-        watch = _Watch(resource)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        watch = _Watch(resource, token)
         self._watches.add(watch)
 
         async def copy() -> None:
             async for chunk in upstream.content.iter_any():
+                if watch.stalled:
+                    await asyncio.Event().wait()  # silent until dropped
                 await response.write(chunk)
 
         relay = asyncio.ensure_future(copy())
