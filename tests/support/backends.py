@@ -76,13 +76,7 @@ def params(*, real_reason: str | None = None) -> list[Any]:
     return out
 
 
-_STALL = "the fault proxy does not always find the open watch to stall yet; to investigate"
 KUBESIM_ONLY: dict[str, str] = {
-    "test_stale_caches_never_delete.py::"
-    "test_a_new_leader_with_a_stalled_watch_writes_nothing_stale": _STALL,
-    "test_stale_caches_never_delete.py::test_a_failed_confirmation_keeps_the_copies": _STALL,
-    "test_stale_caches_never_delete.py::"
-    "test_a_resync_keeps_copies_of_policies_the_cache_never_saw": _STALL,
     "test_failures_keep_the_last_good_copy.py::"
     "test_repeated_failures_aggregate_into_one_event_with_every_repeat_counted": (
         "on kube-apiserver the aggregated Event's count stays 1; to investigate (syncer or test)"

@@ -242,6 +242,25 @@ class FaultProxy:
         if request.method == "DELETE":
             for hook in self.delete_hooks:
                 hook(info, body)
+        watch: _Watch | None = None
+        if info.verb == "watch":  # open (and stallable) from the moment it is asked for
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+            watch = _Watch(resource, token)
+            self._watches.add(watch)
+        try:
+            return await self._forward(request, info, body, watch)
+        finally:
+            if watch is not None:
+                self._watches.discard(watch)
+
+    async def _forward(
+        self,
+        request: web.BaseRequest,
+        info: routing.RequestInfo,
+        body: bytes,
+        watch: _Watch | None,
+    ) -> web.StreamResponse:
+        resource = info.qualified_resource
         headers = CIMultiDict(
             (k, v) for k, v in request.headers.items() if k.lower() not in _HOP_BY_HOP
         )
@@ -265,25 +284,22 @@ class FaultProxy:
         out_headers = CIMultiDict(
             (k, v) for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP
         )
-        if info.verb != "watch" or upstream.status != 200:
+        if watch is None or upstream.status != 200:
             async with upstream:
                 data = await upstream.read()
             return web.Response(status=upstream.status, body=data, headers=out_headers)
-        return await self._relay_watch(request, upstream, out_headers, resource)
+        return await self._relay_watch(request, upstream, out_headers, watch)
 
     async def _relay_watch(
         self,
         request: web.BaseRequest,
         upstream: aiohttp.ClientResponse,
         headers: CIMultiDict[str],
-        resource: str,
+        watch: _Watch,
     ) -> web.StreamResponse:
         response = web.StreamResponse(status=upstream.status, headers=headers)
         response.enable_chunked_encoding()
         await response.prepare(request)
-        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        watch = _Watch(resource, token)
-        self._watches.add(watch)
 
         async def copy() -> None:
             async for chunk in upstream.content.iter_any():
