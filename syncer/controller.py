@@ -218,6 +218,8 @@ class Controller:
         """Monotonic time this replica last became leader; None while it does not lead."""
         self.started = asyncio.Event()
         """Set once workers run: both caches are complete and this replica leads."""
+        self._stopped = asyncio.Event()
+        """Set when :meth:`shutdown` has drained the queue and flushed the Events."""
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -246,11 +248,13 @@ class Controller:
             if not synced.done():
                 synced.cancel()
             self._raise_if_crashed()
-            if self.queue.shutting_down:
-                return
-            self._tasks.append(spawn("resync", self._resync))
+            if not self.queue.shutting_down:
+                self._tasks.append(spawn("resync", self._resync))
             while not self.queue.shutting_down:
                 await self._lead()
+            # The caller closes the API clients and releases the lease once this returns, so
+            # wait for shutdown() to finish its drain and Event flush (both bounded in time).
+            await self._stopped.wait()
         finally:
             await self._cancel(self._tasks + self._workers)
 
@@ -338,10 +342,13 @@ class Controller:
     async def shutdown(self, *, grace: float = 10.0) -> None:
         """Stop taking work, let in-flight reconciles finish (up to ``grace`` seconds), stop all."""
         self.queue.shut_down()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.queue.drain(), grace)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.recorder.flush(), 0.5)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.queue.drain(), grace)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.recorder.flush(), 0.5)
+        finally:
+            self._stopped.set()
         await self._cancel(self._tasks + self._workers)
 
     def reconnected(self, cluster: str, *, relist: bool) -> None:

@@ -168,3 +168,23 @@ async def test_repeated_failures_aggregate_into_one_event_with_every_repeat_coun
     assert len(events) == 1, "repeats must update one Event, not create new ones"
     _assert_sync_error(events[0], virtual)
     assert events[0]["count"] == failures
+
+
+async def test_the_shutdown_flush_finishes_before_the_clients_close(clusters: Clusters) -> None:
+    """The last repeats reach the Event even when the virtual API answers slowly at shutdown:
+    the syncer closes its API clients (and releases the lease) only after the Event flush,
+    not as soon as the workers are idle."""
+    clusters.host.faults.fail(verb="create", resource="networkpolicies", status=422)
+    virtual = create(clusters.virtual, network_policy("web"))
+    async with clusters.run(resync_period=0.2) as run:
+
+        async def failed_repeatedly() -> bool:
+            return await _errors(run, "HostRejected") >= 2
+
+        await wait_for(failed_repeatedly, timeout=20)
+        await wait_for(lambda: events_for(clusters.virtual, virtual), timeout=20)
+        # The shutdown flush's PATCH of the count is still in flight when the workers are done.
+        clusters.virtual.faults.delay(0.2, verb="patch", resource="events")
+    events = events_for(clusters.virtual, virtual)
+    assert len(events) == 1
+    assert events[0]["count"] == await _errors(run, "HostRejected")

@@ -85,10 +85,6 @@ KUBESIM_ONLY: dict[str, str] = {
         _RBAC
     ),
     "test_rbac_is_enough_for_the_syncer.py::test_every_permission_in_the_role_is_needed": _RBAC,
-    "test_failures_keep_the_last_good_copy.py::"
-    "test_repeated_failures_aggregate_into_one_event_with_every_repeat_counted": (
-        "on kube-apiserver the aggregated Event's count stays 1; to investigate (syncer or test)"
-    ),
 }
 """Tests (``file.py::test_name``) whose ``[real]`` case is skipped, with the reason: they need
 a kubesim-only feature, or fail on the real server for a reason listed for follow-up."""
