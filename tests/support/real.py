@@ -331,15 +331,20 @@ class RealSim:
     # --- isolation between tests sharing one server ---
 
     def reset(self, namespaces: list[str]) -> None:
-        """Delete what earlier tests left (NetworkPolicies, Events, Leases) and make sure
-        ``namespaces`` exist. Namespaces themselves are never deleted: without a
+        """Delete what earlier tests left (NetworkPolicies, Events, Leases, Services) and make
+        sure ``namespaces`` exist. Namespaces themselves are never deleted: without a
         kube-controller-manager a deleted namespace stays Terminating forever."""
-        for plural in ("networkpolicies", "events", "leases"):
+        for plural in ("networkpolicies", "events", "leases", "services"):
             rtype = _type(plural)
             for obj in self.store.list(rtype):
                 meta = obj["metadata"]
                 if plural == "leases" and meta.get("namespace") == "kube-system":
                     continue  # kube-apiserver's own identity leases
+                if plural == "services" and (meta.get("namespace"), meta["name"]) == (
+                    "default",
+                    "kubernetes",
+                ):
+                    continue  # the API server's own Service
                 with contextlib.suppress(errors.ApiError):
                     self.store.delete(rtype, meta.get("namespace"), meta["name"])
         for name in namespaces:
