@@ -60,6 +60,9 @@ NOT_LEADER_PAUSE = 0.5
 """Seconds a worker waits after a reconcile refused for want of leadership: bounds the skipped
 reconciles to a few per second in the moment between losing the right to write and the
 workers being stopped."""
+CANCEL_TIMEOUT = 0.25
+"""Seconds cancelled tasks get to end; one that takes longer is left behind so the lease is
+still released (see ``running.SHUTDOWN_BUDGET``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +217,8 @@ class Controller:
         self._changed_at: dict[ObjectKey, float] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self._workers: list[asyncio.Task[Any]] = []
+        self._abandoned: set[asyncio.Task[Any]] = set()
+        """Tasks that ignored a cancellation: not waited for again."""
         self._term_started: float | None = None
         """Monotonic time this replica last became leader; None while it does not lead."""
         self.started = asyncio.Event()
@@ -589,8 +594,19 @@ class Controller:
             namespace, _, name = owner.partition("/")
             self.queue.add(ObjectKey(namespace, name))
 
-    @staticmethod
-    async def _cancel(tasks: list[asyncio.Task[Any]]) -> None:
-        for task in tasks:
+    async def _cancel(self, tasks: list[asyncio.Task[Any]]) -> None:
+        """Cancel ``tasks`` and wait for them at most :data:`CANCEL_TIMEOUT`: a task that
+        ignores its cancellation is left behind (once), so that shutdown goes on and the lease
+        is released. ``asyncio.wait``, not ``gather``: a cancelled gather still waits for all."""
+        pending = {t for t in tasks if not t.done() and t not in self._abandoned}
+        for task in pending:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if not pending:
+            return
+        _, stuck = await asyncio.wait(pending, timeout=CANCEL_TIMEOUT)
+        if stuck:
+            self._abandoned |= stuck
+            log.error(
+                "tasks did not stop when cancelled; left behind",
+                tasks=sorted(t.get_name() for t in stuck),
+            )

@@ -58,9 +58,13 @@ SERVER_STOP = 0.5
 RELEASE_TIMEOUT = 1.0
 """Seconds the lease release may take before the lease is left to run out."""
 
-SHUTDOWN_BUDGET = SHUTDOWN_GRACE + 0.5 + RELEASE_TIMEOUT + SERVER_STOP
-"""Worst case from SIGTERM to exit (drain, event flush, lease release, server stop): 4.5 s,
-well inside the control-plane pod's 15 s grace period."""
+STOP_TIMEOUT = 0.5
+"""Seconds the stop waits past each bound (drain and flush, lease release) before going on
+without the task: a last resort, the controller itself leaves stuck tasks behind sooner."""
+
+SHUTDOWN_BUDGET = SHUTDOWN_GRACE + 0.5 + controller.CANCEL_TIMEOUT + RELEASE_TIMEOUT + SERVER_STOP
+"""Worst case from SIGTERM to exit (drain, event flush, cancelled tasks ending or left behind,
+lease release, server stop): 4.75 s, well inside the control-plane pod's 15 s grace period."""
 
 
 def desire_for(target: translate.Target, patch_list: patches.PatchList) -> reconciling.Desire:
@@ -222,14 +226,26 @@ class Syncer:
         log.info("shutting down")
         try:
             if self.controller is not None:
-                await self.controller.shutdown(grace=self.config.shutdown_grace)
+                # Bounded with asyncio.wait, never wait_for or gather: both wait for what they
+                # cancel to end, so one task that ignores its cancellation would hold the stop.
+                shutdown = asyncio.create_task(
+                    self.controller.shutdown(grace=self.config.shutdown_grace), name="shutdown"
+                )
+                bound = self.config.shutdown_grace + 0.5 + controller.CANCEL_TIMEOUT
+                await asyncio.wait({shutdown}, timeout=bound + STOP_TIMEOUT)
                 # Workers are done; the elector and watchers stop, the lease is released.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(syncing), RELEASE_TIMEOUT + 0.5)
+                await asyncio.wait({syncing}, timeout=RELEASE_TIMEOUT + STOP_TIMEOUT)
             if not syncing.done():
                 syncing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await syncing
+                await asyncio.wait({syncing}, timeout=STOP_TIMEOUT)
+            if not syncing.done():
+                stuck = [t.get_name() for t in asyncio.all_tasks() if t.cancelling()]
+                log.error("tasks did not stop; releasing the lease anyway", tasks=sorted(stuck))
+                if self.elector is not None:
+                    await self.elector.release()
+            elif not syncing.cancelled() and syncing.exception() is not None:
+                error = syncing.exception()
+                log.error("error while shutting down", error=repr(error), exc_info=error)
         except Exception:
             # Stopping was asked for: whatever went wrong on the way out is logged, not fatal.
             log.exception("error while shutting down")

@@ -76,16 +76,7 @@ def params(*, real_reason: str | None = None) -> list[Any]:
     return out
 
 
-_RBAC = (
-    "since the host copies are owned by the vCluster Service, the lifecycle on kube-apiserver "
-    "ends with the lease not released; to investigate (it passed before that change)"
-)
-KUBESIM_ONLY: dict[str, str] = {
-    "test_rbac_is_enough_for_the_syncer.py::test_the_chart_role_is_enough_for_a_whole_lifecycle": (
-        _RBAC
-    ),
-    "test_rbac_is_enough_for_the_syncer.py::test_every_permission_in_the_role_is_needed": _RBAC,
-}
+KUBESIM_ONLY: dict[str, str] = {}
 """Tests (``file.py::test_name``) whose ``[real]`` case is skipped, with the reason: they need
 a kubesim-only feature, or fail on the real server for a reason listed for follow-up."""
 
