@@ -233,6 +233,9 @@ class Syncer:
                 )
                 bound = self.config.shutdown_grace + 0.5 + controller.CANCEL_TIMEOUT
                 await asyncio.wait({shutdown}, timeout=bound + STOP_TIMEOUT)
+                if shutdown.done() and shutdown.exception() is not None:
+                    error = shutdown.exception()
+                    log.error("error while shutting down", error=repr(error), exc_info=error)
                 # Workers are done; the elector and watchers stop, the lease is released.
                 await asyncio.wait({syncing}, timeout=RELEASE_TIMEOUT + STOP_TIMEOUT)
             if not syncing.done():

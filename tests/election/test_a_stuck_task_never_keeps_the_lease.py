@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from kubesim import KubeSim
 from kubesim.testing import wait_for
-from syncer import owning, running, settings
+from syncer import owning, reloading, running, settings
 
 from .conftest import LEASE, NAMESPACE, RENEW, RETRY
 
@@ -23,7 +23,7 @@ LEASE_NAME = "demo-netpol-syncer"
 
 
 class Stuck:
-    """Replaces the owner informer's ``run`` by one that ignores cancellation until freed."""
+    """A ``run`` that ignores cancellation until freed."""
 
     def __init__(self) -> None:
         self.freed = asyncio.Event()
@@ -37,14 +37,24 @@ class Stuck:
                 self.cancels += 1
 
 
-@pytest_asyncio.fixture
-async def stuck(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stuck]:
+@pytest_asyncio.fixture(
+    params=[
+        # A controller task: the controller leaves it behind.
+        pytest.param((owning.ServiceOwner, "run"), id="owner-informer"),
+        # A task of the process around the controller: the stop releases the lease itself.
+        pytest.param((reloading.KubeconfigWatch, "run"), id="kubeconfig-watch"),
+    ]
+)
+async def stuck(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Stuck]:
+    owner, method = request.param
     task = Stuck()
 
-    async def run(_owner: owning.ServiceOwner) -> None:
+    async def run(_self: object) -> None:
         await task.run()
 
-    monkeypatch.setattr(owning.ServiceOwner, "run", run)
+    monkeypatch.setattr(owner, method, run)
     yield task
     task.freed.set()
 
