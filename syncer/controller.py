@@ -604,6 +604,7 @@ class Controller:
         if not pending:
             return
         _, stuck = await asyncio.wait(pending, timeout=CANCEL_TIMEOUT)
+        stuck -= self._abandoned  # shutdown and run's cleanup may both wait for them
         if stuck:
             self._abandoned |= stuck
             log.error(

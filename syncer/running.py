@@ -62,9 +62,12 @@ STOP_TIMEOUT = 0.5
 """Seconds the stop waits past each bound (drain and flush, lease release) before going on
 without the task: a last resort, the controller itself leaves stuck tasks behind sooner."""
 
-SHUTDOWN_BUDGET = SHUTDOWN_GRACE + 0.5 + controller.CANCEL_TIMEOUT + RELEASE_TIMEOUT + SERVER_STOP
-"""Worst case from SIGTERM to exit (drain, event flush, cancelled tasks ending or left behind,
-lease release, server stop): 4.75 s, well inside the control-plane pod's 15 s grace period."""
+SHUTDOWN_BUDGET = (
+    SHUTDOWN_GRACE + 0.5 + 2 * controller.CANCEL_TIMEOUT + RELEASE_TIMEOUT + SERVER_STOP
+)
+"""Worst case from SIGTERM to exit (drain, event flush, the controller's then the elector's and
+kubeconfig watches' cancelled tasks ending or left behind, lease release, server stop): 5 s,
+well inside the control-plane pod's 15 s grace period."""
 
 
 def desire_for(target: translate.Target, patch_list: patches.PatchList) -> reconciling.Desire:
@@ -313,7 +316,13 @@ class Syncer:
         finally:
             for task in tasks:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            # Not gather: a task ignoring its cancellation must not keep the lease held.
+            _, stuck = (
+                await asyncio.wait(tasks, timeout=controller.CANCEL_TIMEOUT) if tasks else ((), ())
+            )
+            if stuck:
+                names = sorted(t.get_name() for t in stuck)
+                log.error("tasks did not stop when cancelled; left behind", tasks=names)
             if elector is not None:
                 await elector.release()
             self.metrics.set_leader(False)

@@ -15,7 +15,7 @@ import pytest_asyncio
 
 from kubesim import KubeSim
 from kubesim.testing import wait_for
-from syncer import owning, reloading, running, settings
+from syncer import controller, owning, reloading, running, settings
 
 from .conftest import LEASE, NAMESPACE, RENEW, RETRY
 
@@ -43,6 +43,8 @@ class Stuck:
         pytest.param((owning.ServiceOwner, "run"), id="owner-informer"),
         # A task of the process around the controller: the stop releases the lease itself.
         pytest.param((reloading.KubeconfigWatch, "run"), id="kubeconfig-watch"),
+        # A worker the controller waits for: the stop gives up on it and releases the lease.
+        pytest.param((controller.Controller, "_work"), id="worker"),
     ]
 )
 async def stuck(
@@ -86,6 +88,11 @@ async def test_a_task_ignoring_cancellation_does_not_keep_the_lease(
         task = asyncio.create_task(syncer.run(stop))
         try:
             await wait_for(lambda: _holder(host) != "", timeout=LEASE + 5)
+            await wait_for(
+                lambda: syncer.controller is not None and syncer.controller.started.is_set(),
+                timeout=5,
+                message="workers never started",
+            )
             stop.set()
             done, _ = await asyncio.wait({task}, timeout=running.SHUTDOWN_BUDGET + 1.0)
             assert task in done, "the stop did not return within the shutdown budget"
