@@ -218,8 +218,6 @@ class Controller:
         self._tasks: list[asyncio.Task[Any]] = []
         self._workers: list[asyncio.Task[Any]] = []
         self._abandoned: set[asyncio.Task[Any]] = set()
-        self._stopped = asyncio.Event()
-        """Set once :meth:`shutdown` has cancelled every task (or left it behind)."""
         """Tasks that ignored a cancellation: not waited for again."""
         self._term_started: float | None = None
         """Monotonic time this replica last became leader; None while it does not lead."""
@@ -308,8 +306,8 @@ class Controller:
             # Idle workers return at once on shutdown, which ends the wait above; the busy ones
             # return when their reconcile is done. Cancelling them here would abort writes in
             # flight; shutdown() bounds the wait with its grace period instead.
-            # A worker that then ignores its cancellation is waited for until shutdown() has
-            # left it behind.
+            # Past the drain (or its grace) they are cancelled below: one that ignores its
+            # cancellation is then left behind instead of holding the stop.
             ended: asyncio.Future[Any] = asyncio.gather(*self._workers, return_exceptions=True)
             stopped: asyncio.Future[Any] = asyncio.create_task(self._stopped.wait())
             await asyncio.wait([ended, stopped], return_when=asyncio.FIRST_COMPLETED)
@@ -362,7 +360,6 @@ class Controller:
         finally:
             self._stopped.set()
         await self._cancel(self._tasks + self._workers)
-        self._stopped.set()
 
     def reconnected(self, cluster: str, *, relist: bool) -> None:
         """The API client of ``cluster`` now talks with new credentials (or to a new server,
