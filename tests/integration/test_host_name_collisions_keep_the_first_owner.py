@@ -80,6 +80,8 @@ async def test_an_unowned_object_holding_the_name_is_left_alone(clusters: Cluste
             lambda: events_for(clusters.virtual, virtual, "HostNameCollision"), timeout=20
         )
         assert events[0]["involvedObject"]["uid"] == virtual["metadata"]["uid"]
-        assert await _collisions(run) == 1
+        # At least once: a second reconcile of the key (the owner Service's first list
+        # re-enqueues every key) refuses, and counts, the same collision again.
+        assert await _collisions(run) >= 1
     current = clusters.host.store.get("networkpolicies", HOST_NAMESPACE, "web-x-default-x-vc")
     assert current["metadata"]["resourceVersion"] == squatter["metadata"]["resourceVersion"]
