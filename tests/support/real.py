@@ -19,6 +19,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -197,7 +198,21 @@ class RealSim:
         compaction, so a resuming watch would not notice it; a restarted server's cache starts
         at the current revision and etcd has compacted everything older, so a watch resuming
         from before gets 410 Gone from the real server, as after a long disconnection.
+
+        A marker object written first moves the revision past anything a client has seen: a
+        client that had seen the very last revision could otherwise resume from exactly the
+        compacted one, which is still valid, and no 410 would come.
         """
+        self.store.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": f"compaction-marker-{uuid.uuid4().hex[:12]}",
+                    "namespace": "default",
+                },
+            }
+        )
         self.env.compact()
         self.env.restart()
         self.proxy.refresh_upstream()
