@@ -202,17 +202,8 @@ class LeaderElector:
             return
         if self._renewed_at is not None:
             self._lost_leadership("releasing on shutdown")
-        lease = dict(self._lease)
-        spec = dict(lease.get("spec") or {})
-        spec.update(holderIdentity="", leaseDurationSeconds=1, renewTime=_now())
-        lease["spec"] = spec
         try:
-            await asyncio.wait_for(
-                self._api.replace(
-                    clients.LEASES, self.settings.namespace, self.settings.name, lease
-                ),
-                min(self.settings.retry_period, 1.0),
-            )
+            await asyncio.wait_for(self._clear(self._lease), min(self.settings.retry_period, 1.0))
         except (errors.ApiError, TimeoutError) as exc:
             log.warning("could not release the lease", error=str(exc))
         except Exception:
@@ -221,6 +212,19 @@ class LeaderElector:
         else:
             self._lease = None
             log.info("released the lease", identity=self.settings.identity)
+
+    async def _clear(self, lease: dict[str, Any]) -> None:
+        """Write an empty holder on the version we know; on a conflict read the lease again and
+        clear it only if it still names us (a renewal cancelled by shutdown may have landed
+        after all, leaving our version stale)."""
+        s = self.settings
+        try:
+            await self._api.replace(clients.LEASES, s.namespace, s.name, _cleared(lease))
+        except errors.Conflict:
+            current = await self._api.get(clients.LEASES, s.namespace, s.name)
+            if (current.get("spec") or {}).get("holderIdentity") != s.identity:
+                raise
+            await self._api.replace(clients.LEASES, s.namespace, s.name, _cleared(current))
 
     def _attempt_delay(self) -> float:
         """Until the next acquisition attempt: at once the first time, then every retry period
@@ -335,3 +339,12 @@ class LeaderElector:
 def _now() -> str:
     """MicroTime as the API expects it."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _cleared(lease: dict[str, Any]) -> dict[str, Any]:
+    """``lease`` with an empty holder and a one-second duration: free at once."""
+    cleared = dict(lease)
+    spec = dict(cleared.get("spec") or {})
+    spec.update(holderIdentity="", leaseDurationSeconds=1, renewTime=_now())
+    cleared["spec"] = spec
+    return cleared
