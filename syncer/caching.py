@@ -138,7 +138,7 @@ class Store:
         events in the API's order, and after an etcd restore the API goes back in time too."""
         new = self._strip(obj)
         key = key_of(new)
-        version = _version(new)
+        version = version_of(new)
         entry = self._objects.get(key)
         if entry is not None and entry[0] == version:
             return None
@@ -281,10 +281,6 @@ def _loads(data: str) -> Json:
 
 def version_of(obj: Mapping[str, Any]) -> str | None:
     """``metadata.resourceVersion`` as a string (None when missing)."""
-    return _version(obj)
-
-
-def _version(obj: Mapping[str, Any]) -> str | None:
     version = (obj.get("metadata") or {}).get("resourceVersion")
     return str(version) if version is not None else None
 

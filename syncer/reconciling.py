@@ -151,7 +151,6 @@ class Reconciler:
             )
         except errors.AlreadyExists as exc:
             await self._claim_existing(key, host_key, exc)
-            raise AssertionError("unreachable") from exc  # _claim_existing always raises
         except errors.TemporaryError:
             raise
         except errors.ApiError as exc:
