@@ -35,7 +35,7 @@ from typing import Any, Final
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from syncer import config, settings
+from syncer.configuration import config, settings
 from translate import markers
 
 REPO: Final = Path(__file__).resolve().parents[1]
@@ -502,7 +502,7 @@ async def spawn_syncer(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        "import sys; from syncer.cli import main; sys.exit(main(sys.argv[1:]))",
+        "import sys; from syncer.commands.cli import main; sys.exit(main(sys.argv[1:]))",
         *args,
         cwd=REPO,
         env=_child_env(),

@@ -62,7 +62,8 @@ from bench import _harness as h
 from kubesim import KubeSim
 from kubesim.server import DEFAULT_NAMESPACES
 from kubesim.versions import Event
-from syncer import config, running
+from syncer.commands import running
+from syncer.configuration import config
 from translate import markers
 
 Json = dict[str, Any]

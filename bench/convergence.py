@@ -37,7 +37,9 @@ from kubernetes_asyncio import config as k8s_config
 import patches
 import translate
 from bench import _harness as h
-from syncer import caching, clients, logs, running
+from syncer.commands import running
+from syncer.pipeline import caching
+from syncer.runtime import clients, logs
 
 TARGET_RATIO = 1.25
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import _harness as h
-from syncer import caching
+from syncer.pipeline import caching
 from translate import ObjectKey, host_name
 
 TARGET_MB = 150.0

@@ -25,7 +25,7 @@ from typing import Any
 
 import patches
 import translate
-from syncer import config
+from syncer.configuration import config
 
 TARGET_PER_SECOND = 20_000
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "examples" / "vcluster.yaml"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from syncer import config
+from syncer.configuration import config
 from tests.chart.conftest import Render
 from tests.chart.helm import Helm, HelmError
 from tests.chart.test_config_map_carries_the_patches import config_text

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from syncer import config
+from syncer.configuration import config
 from tests.chart.conftest import Render
 from tests.chart.helm import REPO, Release
 
@@ -45,7 +45,7 @@ def test_patches_are_carried_verbatim_and_in_order(render: Render) -> None:
 
 
 def test_the_syncer_accepts_the_rendered_file(render: Render, tmp_path: Path) -> None:
-    """syncer.config.load (what `run --config` does) validates the rendered file."""
+    """syncer.configuration.config.load (what `run --config` does) validates the rendered file."""
     path = tmp_path / "config.yaml"
     path.write_text(config_text(render({"sync": {"patches": PATCHES}})))
     loaded = config.load(path)

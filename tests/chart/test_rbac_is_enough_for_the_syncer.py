@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from kubesim.testing import network_policy, wait_for
-from syncer import running, settings
+from syncer.commands import running
+from syncer.configuration import settings
 from tests.chart.conftest import Render
 from tests.chart.manifests import flags, the_container
 from tests.support import backends

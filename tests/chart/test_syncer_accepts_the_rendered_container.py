@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from syncer import cli, config, settings
+from syncer.commands import cli
+from syncer.configuration import config, settings
 from tests.chart.conftest import Render
 from tests.chart.helm import Release
 from tests.chart.manifests import containers, volumes

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from syncer import running, settings
+from syncer.commands import running
+from syncer.configuration import settings
 from tests.chart.conftest import Render
 from tests.chart.helm import Helm, HelmError
 from tests.chart.manifests import flags, sidecar_block, the_container

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer import config
+from syncer.configuration import config
 from tests.cli.invoke import EXAMPLE_CONFIG, netpol_syncer
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-from syncer import settings
+from syncer.configuration import settings
 from tests.cli.invoke import netpol_syncer
 
 

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from syncer import config
+from syncer.configuration import config
 
 WHOLE = textwrap.dedent(
     """\

@@ -10,7 +10,7 @@ import pytest
 
 import patches
 import translate
-from syncer import config, settings
+from syncer.configuration import config, settings
 
 CONFIG = """\
 sync:

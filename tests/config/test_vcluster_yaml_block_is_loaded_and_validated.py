@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import patches
-from syncer import config
+from syncer.configuration import config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "vcluster.yaml"
 

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from kubesim import KubeSim
-from syncer import clients, electing
+from syncer.runtime import clients, electing
 from tests.support import backends
 
 NAMESPACE = "vc-ns"

@@ -17,7 +17,9 @@ from kubernetes_asyncio.config import ConfigException
 
 from kubesim import KubeSim
 from kubesim.testing import network_policy, wait_for
-from syncer import clients, running, settings
+from syncer.commands import running
+from syncer.configuration import settings
+from syncer.runtime import clients
 
 from .conftest import LEASE, NAMESPACE, RENEW, RETRY
 

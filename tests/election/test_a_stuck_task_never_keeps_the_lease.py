@@ -15,7 +15,10 @@ import pytest_asyncio
 
 from kubesim import KubeSim
 from kubesim.testing import wait_for
-from syncer import controller, owning, reloading, running, settings
+from syncer.commands import running
+from syncer.configuration import settings
+from syncer.pipeline import controller, owning
+from syncer.runtime import reloading
 
 from .conftest import LEASE, NAMESPACE, RENEW, RETRY
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from kubesim import KubeSim
 from kubesim.testing import wait_for
-from syncer import electing
+from syncer.runtime import electing
 
 from .conftest import LEASE, RENEW, RETRY, Candidate
 

@@ -14,7 +14,8 @@ import pytest_asyncio
 
 from kubesim import KubeSim
 from kubesim.testing import network_policy, wait_for
-from syncer import running, settings
+from syncer.commands import running
+from syncer.configuration import settings
 from tests.support import backends
 
 from .conftest import LEASE, NAMESPACE, RENEW, RETRY

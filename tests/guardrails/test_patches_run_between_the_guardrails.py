@@ -1,4 +1,4 @@
-"""The wired pipeline (``syncer.guarding.guarded``, what ``run`` and ``translate`` use): host
+"""The wired pipeline (``guarding.guarded``, what ``run`` and ``translate`` use): host
 peers and DNS before the patches, whose checks accept exactly the sanctioned peers; the
 blocked-CIDR envelope after them, so no patch can re-open a blocked range."""
 
@@ -11,7 +11,7 @@ import pytest
 import guardrails
 import patches
 import translate
-from syncer import guarding
+from syncer.pipeline import guarding
 from tests.translate.tables import TARGET, policy
 
 RAILS = guardrails.parse(

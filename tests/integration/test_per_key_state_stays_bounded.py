@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 import pytest_asyncio
 
 import patches
-from syncer import caching, clients, controller, metrics, running
+from syncer.commands import running
+from syncer.pipeline import caching, controller
+from syncer.runtime import clients, metrics
 from tests.support.harness import (
     NETPOLS,
     TARGET,

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import patches
-from syncer import running
+from syncer.commands import running
 from tests.support.harness import (
     HOST_NAMESPACE,
     NETPOLS,

@@ -1,1 +1,1 @@
-"""Focused tests of what reconciliation compares and caches (translate.diff, syncer.caching)."""
+"""Focused tests of what reconciliation compares and caches (translate.diff, caching)."""

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from syncer import caching
-from syncer import clock as clocks
+from syncer.pipeline import caching
+from syncer.runtime import clock as clocks
 from translate import ObjectKey, markers
 
 

@@ -19,7 +19,9 @@ import pytest_asyncio
 
 import patches
 from kubesim import KubeSim
-from syncer import clients, controller, metrics, running
+from syncer.commands import running
+from syncer.pipeline import controller
+from syncer.runtime import clients, metrics
 from tests.support.harness import (
     HOST_NAMESPACE,
     NETPOLS,

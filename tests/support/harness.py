@@ -48,7 +48,9 @@ import translate
 from kubesim import KubeSim, testing
 from kubesim.server import DEFAULT_NAMESPACES
 from kubesim.testing import network_policy
-from syncer import config, logs, running, settings
+from syncer.commands import running
+from syncer.configuration import config, settings
+from syncer.runtime import logs
 from translate import markers
 
 Json = dict[str, Any]
@@ -159,7 +161,8 @@ class Clusters:
         """``run`` settings for these clusters: fast, unthrottled, metrics on a free port.
 
         ``config_path`` (e.g. :data:`EXAMPLE_CONFIG`) also loads that file's patches; any other
-        keyword overrides the :class:`~syncer.settings.Settings` field of the same name.
+        keyword overrides the :class:`~syncer.configuration.settings.Settings`
+        field of the same name.
         """
         values: dict[str, Any] = {
             "name": VCLUSTER,

@@ -9,7 +9,7 @@ import itertools
 
 import pytest
 
-from syncer import metrics, supervising
+from syncer.runtime import metrics, supervising
 
 pytestmark = pytest.mark.looptime
 

@@ -13,7 +13,7 @@ import pytest
 import structlog
 from structlog import testing
 
-from syncer import logs
+from syncer.runtime import logs
 from translate import ObjectKey
 
 
@@ -39,11 +39,11 @@ def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
 def test_json_is_the_default_and_has_the_standard_keys() -> None:
     """Each event is one JSON line with an ISO UTC timestamp, level, logger and event."""
     stream = configured()
-    logs.get_logger("syncer.reconciling").info("host policy written", action="update")
+    logs.get_logger("syncer.pipeline.reconciling").info("host policy written", action="update")
     (line,) = json_lines(stream)
     assert list(line)[:4] == ["timestamp", "level", "logger", "event"]
     assert line["level"] == "info"
-    assert line["logger"] == "syncer.reconciling"
+    assert line["logger"] == "syncer.pipeline.reconciling"
     assert line["event"] == "host policy written"
     assert line["action"] == "update"
     stamp = datetime.datetime.fromisoformat(line["timestamp"])
@@ -137,7 +137,7 @@ def test_loggers_created_before_configure_follow_it() -> None:
 def test_bind_objects_puts_both_keys_on_the_write_line() -> None:
     """bind_objects adds virtual and host keys as namespace/name strings."""
     configured()
-    log = logs.get_logger("syncer.reconciling")
+    log = logs.get_logger("syncer.pipeline.reconciling")
     with testing.capture_logs() as captured:
         logs.bind_objects(
             log, virtual=ObjectKey("team-a", "deny-all"), host="vc-ns/deny-all-x-team-a-x-vc"

@@ -8,7 +8,7 @@ import pytest
 from prometheus_client import parser
 from prometheus_client.metrics_core import Metric
 
-from syncer import metrics
+from syncer.runtime import metrics
 
 # family name (as the parser reports it: counters without _total) -> (type, label names)
 EXPECTED: dict[str, tuple[str, frozenset[str]]] = {

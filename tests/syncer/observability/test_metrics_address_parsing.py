@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncer import serving
+from syncer.runtime import serving
 
 
 @pytest.mark.parametrize(

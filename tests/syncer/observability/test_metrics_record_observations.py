@@ -8,7 +8,8 @@ from collections.abc import Hashable
 import prometheus_client
 import pytest
 
-from syncer import metrics, queueing
+from syncer.pipeline import queueing
+from syncer.runtime import metrics
 
 
 def value(m: metrics.Metrics, name: str, **labels: str) -> float:
@@ -148,7 +149,8 @@ async def test_work_queue_reports_through_metrics() -> None:
 
 def test_metrics_has_every_method_the_controller_calls() -> None:
     """Every method of the controller-side metrics protocols exists on Metrics."""
-    from syncer import clients, controller
+    from syncer.pipeline import controller
+    from syncer.runtime import clients
 
     wanted = {
         name
@@ -165,7 +167,8 @@ def test_metrics_has_every_method_the_controller_calls() -> None:
 
 def _fits_the_protocols(m: metrics.Metrics) -> None:
     """Not a test: mypy checks these assignments when it checks this file."""
-    from syncer import clients, controller
+    from syncer.pipeline import controller
+    from syncer.runtime import clients
 
     as_controller: controller.ControllerMetrics = m
     as_observer: clients.RequestObserver = m

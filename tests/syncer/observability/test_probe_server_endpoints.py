@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from prometheus_client import parser
 
-from syncer import metrics, serving
+from syncer.runtime import metrics, serving
 
 
 class Probes:

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import queueing, ratelimiting
+from syncer.pipeline import queueing
+from syncer.runtime import clock as clocks
+from syncer.runtime import ratelimiting
 
 # Every test here runs on fake time and needs milliseconds of real time, while the loop-time tests
 # advance minutes: a test over this budget (generous for a loaded CI machine) really slept.

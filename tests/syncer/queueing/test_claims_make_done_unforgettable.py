@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from syncer import queueing
+from syncer.pipeline import queueing
 
 
 async def test_get_without_async_with_takes_nothing(queue: queueing.WorkQueue[str]) -> None:

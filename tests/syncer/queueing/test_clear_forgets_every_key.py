@@ -3,8 +3,8 @@ failure history, and leaves keys being processed claimed but not handed out agai
 
 from __future__ import annotations
 
-from syncer import clock as clocks
-from syncer import queueing
+from syncer.pipeline import queueing
+from syncer.runtime import clock as clocks
 
 
 async def test_clear_drops_due_delayed_held_and_failures(

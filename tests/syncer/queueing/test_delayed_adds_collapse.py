@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import queueing
+from syncer.pipeline import queueing
+from syncer.runtime import clock as clocks
 
 
 async def _take(queue: queueing.WorkQueue[str]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from syncer import queueing
+from syncer.pipeline import queueing
 
 
 async def test_drain_returns_at_once_when_nothing_is_in_flight(

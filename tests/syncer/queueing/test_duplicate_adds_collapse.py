@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from syncer import queueing
+from syncer.pipeline import queueing
 
 
 async def take(queue: queueing.WorkQueue[str]) -> str:

@@ -8,7 +8,7 @@ import functools
 
 import pytest
 
-from syncer import clock as clocks
+from syncer.runtime import clock as clocks
 
 
 def test_time_stands_still_until_advanced() -> None:

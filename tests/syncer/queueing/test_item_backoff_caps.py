@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import ratelimiting
+from syncer.runtime import clock as clocks
+from syncer.runtime import ratelimiting
 
 
 def _limiter(*, base: float, cap: float) -> ratelimiting.ItemExponentialLimiter:

@@ -7,8 +7,9 @@ import dataclasses
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import queueing, ratelimiting
+from syncer.pipeline import queueing
+from syncer.runtime import clock as clocks
+from syncer.runtime import ratelimiting
 
 
 @dataclasses.dataclass

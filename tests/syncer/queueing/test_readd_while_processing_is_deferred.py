@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from syncer import clock as clocks
-from syncer import queueing
+from syncer.pipeline import queueing
+from syncer.runtime import clock as clocks
 
 
 async def test_readd_is_not_handed_to_another_worker(queue: queueing.WorkQueue[str]) -> None:

@@ -8,8 +8,8 @@ import random
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import ratelimiting
+from syncer.runtime import clock as clocks
+from syncer.runtime import ratelimiting
 
 
 class FixedRandom:

@@ -10,8 +10,9 @@ import random
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import controller, queueing, ratelimiting
+from syncer.pipeline import controller, queueing
+from syncer.runtime import clock as clocks
+from syncer.runtime import ratelimiting
 
 RECOVERY = 5.0
 """Longest wait between the API's return and the next attempt: half the 10 s budget."""

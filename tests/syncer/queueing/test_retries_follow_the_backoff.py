@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import queueing, ratelimiting
+from syncer.pipeline import queueing
+from syncer.runtime import clock as clocks
+from syncer.runtime import ratelimiting
 
 
 async def _fail_until(

@@ -4,8 +4,9 @@ A retry of our own backoff without ``Retry-After`` is not held: a new change goe
 
 from __future__ import annotations
 
-from syncer import clock as clocks
-from syncer import queueing, ratelimiting
+from syncer.pipeline import queueing
+from syncer.runtime import clock as clocks
+from syncer.runtime import ratelimiting
 
 
 async def _fail_once(queue: queueing.WorkQueue[str], *, retry_after: float) -> None:

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import queueing
+from syncer.pipeline import queueing
+from syncer.runtime import clock as clocks
 
 
 async def _worker(queue: queueing.WorkQueue[str], seen: list[str]) -> str:

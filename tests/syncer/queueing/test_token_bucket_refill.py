@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import ratelimiting
+from syncer.runtime import clock as clocks
+from syncer.runtime import ratelimiting
 
 
 def _bucket(clock: clocks.FakeClock, *, qps: float, burst: int) -> ratelimiting.TokenBucketLimiter:

@@ -9,8 +9,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from syncer import clock as clocks
-from syncer import queueing, ratelimiting
+from syncer.pipeline import queueing
+from syncer.runtime import clock as clocks
+from syncer.runtime import ratelimiting
 
 pytestmark = pytest.mark.looptime
 

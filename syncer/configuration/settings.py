@@ -4,7 +4,8 @@ Each value is taken from, in order: the command-line flag; the environment varia
 ``NETPOL_SYNCER_<FLAG>`` (``--host-namespace`` -> ``NETPOL_SYNCER_HOST_NAMESPACE``; an empty
 variable counts as unset, as Helm charts often render them); a few conventional variables
 (``VCLUSTER_NAME``, ``POD_NAMESPACE``) and the service-account namespace file; the config file
-(which supplies only ``sync.toHost.networkPolicies``, see :mod:`syncer.config`); the default.
+(which supplies only ``sync.toHost.networkPolicies``, see
+:mod:`syncer.configuration.config`); the default.
 
 :func:`resolve` collects every problem before failing, so one run of a misconfigured pod shows
 all of them; the CLI prints them and exits 2. :data:`OPTIONS` is the single table the CLI builds
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
 
 import translate
-from syncer import config
+from syncer.configuration import config
 
 ENV_PREFIX: Final = "NETPOL_SYNCER_"
 SERVICE_ACCOUNT_NAMESPACE: Final = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -215,7 +216,7 @@ def parse_bool(raw: str) -> bool:
 def parse_address(raw: str) -> str:
     """``[host]:port`` as the metrics server parses it (``:8080``, ``[::]:8080``, ...)."""
     # Imported here: the server pulls in aiohttp, which the offline commands never need.
-    from syncer import serving
+    from syncer.runtime import serving
 
     serving.parse_address(raw)
     return raw

@@ -19,7 +19,7 @@ import random
 from collections.abc import Hashable
 from typing import Protocol
 
-from syncer import clock as clocks
+from syncer.runtime import clock as clocks
 
 
 class RateLimiter(Protocol):

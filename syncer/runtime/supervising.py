@@ -26,9 +26,9 @@ from typing import Any, Protocol
 
 import structlog
 
-from syncer.clock import Clock, LoopClock
+from syncer.runtime.clock import Clock, LoopClock
 
-log = structlog.get_logger("syncer.supervising")
+log = structlog.get_logger("syncer.runtime.supervising")
 
 
 class TaskMetrics(Protocol):

@@ -32,25 +32,13 @@ from typing import Any, Protocol
 
 import structlog
 
-from syncer import (
-    caching,
-    clients,
-    dnswatch,
-    electing,
-    errors,
-    guarding,
-    owning,
-    queueing,
-    ratelimiting,
-    reconciling,
-    recording,
-    supervising,
-)
-from syncer.clock import Clock, LoopClock
-from syncer.watching import Informer, WatchMetrics
+from syncer.pipeline import caching, dnswatch, guarding, owning, queueing, reconciling, recording
+from syncer.pipeline.watching import Informer, WatchMetrics
+from syncer.runtime import clients, electing, errors, ratelimiting, supervising
+from syncer.runtime.clock import Clock, LoopClock
 from translate import ObjectKey, Target, host_name, markers, virtual_key_of
 
-log = structlog.get_logger("syncer.controller")
+log = structlog.get_logger("syncer.pipeline.controller")
 
 HOST_NAME_INDEX = "host-name"
 """Virtual store: host name -> virtual keys translating to it (collisions)."""

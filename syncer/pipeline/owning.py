@@ -28,12 +28,13 @@ from typing import Any
 
 import structlog
 
-from syncer import caching, clients
-from syncer.clock import Clock
-from syncer.watching import Informer, WatchMetrics
+from syncer.pipeline import caching
+from syncer.pipeline.watching import Informer, WatchMetrics
+from syncer.runtime import clients
+from syncer.runtime.clock import Clock
 from translate import NetworkPolicy, ObjectKey, Target, service_owner_reference, with_owner
 
-log = structlog.get_logger("syncer.owning")
+log = structlog.get_logger("syncer.pipeline.owning")
 
 Desire = Callable[[NetworkPolicy], NetworkPolicy]
 

@@ -23,10 +23,10 @@ from typing import Any, Protocol
 
 import structlog
 
-from syncer import clients, errors
-from syncer.clock import Clock, LoopClock
+from syncer.runtime import clients, errors
+from syncer.runtime.clock import Clock, LoopClock
 
-log = structlog.get_logger("syncer.recording")
+log = structlog.get_logger("syncer.pipeline.recording")
 
 COMPONENT = "netpol-syncer"
 

@@ -28,24 +28,22 @@ import structlog
 
 import patches
 import translate
-from syncer import (
+from syncer.configuration import settings
+from syncer.pipeline import controller, guarding, reconciling
+from syncer.runtime import (
     clients,
-    controller,
     electing,
     errors,
-    guarding,
     logs,
     metrics,
     ratelimiting,
-    reconciling,
     reloading,
     serving,
-    settings,
     supervising,
 )
-from syncer.clock import Clock, LoopClock
+from syncer.runtime.clock import Clock, LoopClock
 
-log = structlog.get_logger("syncer.running")
+log = structlog.get_logger("syncer.commands.running")
 
 SHUTDOWN_GRACE = 2.5
 """The default of ``--shutdown-grace``: seconds in-flight reconciles get after SIGTERM. A host

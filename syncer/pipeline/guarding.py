@@ -4,10 +4,10 @@ Order: translate; host peers and the DNS endpoint (selectors the tenant may not 
 the configured patches, whose checks compare against that copy and accept exactly the
 sanctioned peers; the blocked-CIDR envelope last, so no patch can re-open a blocked range; a
 final scoping check. Without a ``guardrails`` block none of this runs: the controller uses the
-plain translate-then-patch path (:func:`syncer.running.desire_for`) and nothing changes.
+plain translate-then-patch path (:func:`syncer.commands.running.desire_for`) and nothing changes.
 
 :class:`Guard` is the controller's desire function with state: the DNS facts the kube-dns
-watch (:mod:`syncer.dnswatch`) keeps current, and the notes of each key's last translation,
+watch (:mod:`syncer.pipeline.dnswatch`) keeps current, and the notes of each key's last translation,
 which the controller turns into one Normal event per change.
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import guardrails
 import patches
 import translate
-from syncer import errors
+from syncer.runtime import errors
 from translate import NetworkPolicy, ObjectKey
 
 NARROWED = "PolicyNarrowed"

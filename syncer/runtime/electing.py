@@ -32,10 +32,10 @@ from typing import Any, Protocol
 
 import structlog
 
-from syncer import clients, errors
-from syncer.clock import Clock, LoopClock
+from syncer.runtime import clients, errors
+from syncer.runtime.clock import Clock, LoopClock
 
-log = structlog.get_logger("syncer.electing")
+log = structlog.get_logger("syncer.runtime.electing")
 
 JITTER = 0.2
 """Attempts by non-leaders come every ``retry_period * (1 - JITTER * U)``: spread so that

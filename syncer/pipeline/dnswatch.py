@@ -2,7 +2,8 @@
 
 Where the vCluster's DNS really listens (the Service's selector and the target port of its
 port 53) is read from the virtual cluster, by name (``fieldSelector=metadata.name=kube-dns``),
-as the owner Service is on the host (:mod:`syncer.owning`). Whenever what it implies changes
+as the owner Service is on the host (:mod:`syncer.pipeline.owning`).
+Whenever what it implies changes
 (created, deleted, a new targetPort or selector), every key is translated again. The workers
 start only once its first list is done: a copy written before would lack the DNS rule that the
 running copy has, and DNS would break for a moment at every restart.
@@ -15,13 +16,14 @@ from collections.abc import Callable
 import structlog
 
 import guardrails
-from syncer import caching, clients
-from syncer.clock import Clock
-from syncer.guarding import Guard
-from syncer.owning import _RestartsOnly
-from syncer.watching import Informer, WatchMetrics
+from syncer.pipeline import caching
+from syncer.pipeline.guarding import Guard
+from syncer.pipeline.owning import _RestartsOnly
+from syncer.pipeline.watching import Informer, WatchMetrics
+from syncer.runtime import clients
+from syncer.runtime.clock import Clock
 
-log = structlog.get_logger("syncer.dnswatch")
+log = structlog.get_logger("syncer.pipeline.dnswatch")
 
 NAMESPACE = "kube-system"
 NAME = "kube-dns"

@@ -2,7 +2,7 @@
 
 Level-triggered (SPEC §6): whatever event enqueued the key, the reconciler compares the virtual
 object with the host copy and converges. It returns what it did or raises a typed error; it
-never touches the queue (retry policy lives in the worker loop, :mod:`syncer.controller`).
+never touches the queue (retry policy lives in the worker loop, :mod:`syncer.pipeline.controller`).
 
 Safety rules enforced here:
 
@@ -28,8 +28,9 @@ from typing import Literal, NoReturn, cast
 
 import structlog
 
-from syncer import caching, clients, errors
-from syncer.clock import Clock, LoopClock
+from syncer.pipeline import caching
+from syncer.runtime import clients, errors
+from syncer.runtime.clock import Clock, LoopClock
 from translate import (
     NetworkPolicy,
     ObjectKey,
@@ -40,7 +41,7 @@ from translate import (
     virtual_key_of,
 )
 
-log = structlog.get_logger("syncer.reconciling")
+log = structlog.get_logger("syncer.pipeline.reconciling")
 
 Action = Literal["created", "updated", "deleted", "unchanged", "skipped"]
 Desire = Callable[[NetworkPolicy], NetworkPolicy]

@@ -31,7 +31,7 @@ from typing import Any, Final, Protocol, Self
 import structlog
 from aiohttp import hdrs, web
 
-_log = structlog.get_logger("syncer.serving")
+_log = structlog.get_logger("syncer.runtime.serving")
 
 # In-flight requests are all probes and scrapes answered from memory; waiting longer than this on
 # shutdown would only eat into the pod's termination grace period.

@@ -24,12 +24,13 @@ from typing import Any, Protocol
 
 import structlog
 
-from syncer import caching, clients, errors
-from syncer.clock import Clock, LoopClock
-from syncer.ratelimiting import ReconnectBackoff
+from syncer.pipeline import caching
+from syncer.runtime import clients, errors
+from syncer.runtime.clock import Clock, LoopClock
+from syncer.runtime.ratelimiting import ReconnectBackoff
 from translate import ObjectKey
 
-log = structlog.get_logger("syncer.watching")
+log = structlog.get_logger("syncer.pipeline.watching")
 
 OnChange = Callable[[caching.Json | None, caching.Json | None], None]
 

@@ -28,7 +28,9 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from kubesim import KubeSim
-from syncer import config, logs, running, settings
+from syncer.commands import running
+from syncer.configuration import config, settings
+from syncer.runtime import logs
 from translate import markers
 
 VCLUSTER = "demo"

@@ -18,7 +18,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from syncer.clock import Clock
+from syncer.runtime.clock import Clock
 from translate import ObjectKey, markers
 
 Json = dict[str, Any]

@@ -5,7 +5,7 @@ TLS, authentication and request building. Responses are read raw (``_preload_con
 and parsed with :mod:`json`: the generated model classes cost more CPU than the whole
 translation, and the core works on dicts anyway. Every request goes through :meth:`KubeApi._call`,
 which applies the client-side rate limit, the timeout, the metrics observer and the mapping of
-failures to :mod:`syncer.errors`.
+failures to :mod:`syncer.runtime.errors`.
 
 A kubeconfig file can be missing at start (vCluster writes its Secret only once its controllers
 run) and can be replaced while the syncer runs (the Secret is rotated): :func:`load_configuration`
@@ -32,7 +32,7 @@ import ijson
 from kubernetes_asyncio import client as k8s
 from kubernetes_asyncio import config as k8s_config
 
-from syncer import errors
+from syncer.runtime import errors
 
 Verb = Literal["get", "list", "watch", "create", "update", "patch", "delete"]
 Json = dict[str, Any]

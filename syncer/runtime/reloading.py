@@ -24,11 +24,11 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 
-from syncer import clients
-from syncer.clock import Clock
-from syncer.ratelimiting import ReconnectBackoff, ReconnectSettings
+from syncer.runtime import clients
+from syncer.runtime.clock import Clock
+from syncer.runtime.ratelimiting import ReconnectBackoff, ReconnectSettings
 
-log = structlog.get_logger("syncer.reloading")
+log = structlog.get_logger("syncer.runtime.reloading")
 
 POLL_INTERVAL = 5.0
 """Seconds between checks of a kubeconfig file for changes: small against the kubelet's own

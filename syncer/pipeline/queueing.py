@@ -39,7 +39,7 @@ from collections.abc import Hashable
 from types import TracebackType
 from typing import Generic, Protocol, TypeVar
 
-from syncer import clock as clocks
+from syncer.runtime import clock as clocks
 
 K = TypeVar("K", bound=Hashable)
 

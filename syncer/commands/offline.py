@@ -1,10 +1,11 @@
 """The offline commands' work: ``translate``, ``check-config`` and ``version``.
 
 They share the controller's code paths (:func:`translate.to_host`, :meth:`patches.PatchList.apply`
-and :mod:`syncer.config`), so what ``translate`` prints is what ``run`` would write, and
+and :mod:`syncer.configuration.config`), so what ``translate`` prints is what ``run`` would
+write, and
 ``check-config`` accepts the files ``run`` accepts, except settings ``run`` starts under but
 cannot serve (multi-namespace mode), which it only logs. This module owns their file I/O;
-:mod:`syncer.cli` owns the flags.
+:mod:`syncer.commands.cli` owns the flags.
 
 Exit codes: 0 success; 1 some objects were skipped or refused (the others are still printed);
 2 the input or the configuration cannot be used at all.
@@ -24,7 +25,8 @@ import yaml
 import guardrails
 import patches
 import translate
-from syncer import config, guarding
+from syncer.configuration import config
+from syncer.pipeline import guarding
 
 OK: Final = 0
 SOME_FAILED: Final = 1

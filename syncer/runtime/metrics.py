@@ -19,16 +19,13 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Final, Literal, get_args
+from typing import Final, Literal, get_args
 
 import prometheus_client
 import structlog
 from prometheus_client import exposition
 
-if TYPE_CHECKING:
-    from syncer import queueing
-
-_log = structlog.get_logger("syncer.metrics")
+_log = structlog.get_logger("syncer.runtime.metrics")
 
 PREFIX: Final = "netpol_syncer_"
 DISTRIBUTION: Final = "netpol-syncer"
@@ -433,9 +430,3 @@ class Metrics:
         encoder, content_type = exposition.choose_encoder(accept or "")
         return encoder(self.registry), content_type
 
-
-if TYPE_CHECKING:
-
-    def _satisfies_queue_metrics(metrics: Metrics) -> queueing.QueueMetrics:
-        """mypy proves here that a ``Metrics`` can be handed to ``WorkQueue(metrics=...)``."""
-        return metrics

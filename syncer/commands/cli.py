@@ -1,10 +1,11 @@
 """The ``netpol-syncer`` command line: ``run``, ``translate``, ``check-config``, ``demo``,
 ``version``.
 
-Only flags live here. ``run`` resolves its flags into :class:`syncer.settings.Settings` (all
-problems at once, exit 2) and only then imports the controller, so a bad flag never waits for
-the asyncio stack to load; ``demo`` hands its arguments to :mod:`syncer.demo`. The offline
-commands' work is in :mod:`syncer.offline`.
+Only flags live here. ``run`` resolves its flags into
+:class:`syncer.configuration.settings.Settings` (all problems at once, exit 2) and only then
+imports the controller, so a bad flag never waits for the asyncio stack to load; ``demo`` hands
+its arguments to :mod:`syncer.commands.demo`. The offline commands' work is in
+:mod:`syncer.commands.offline`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from collections.abc import Sequence
 from typing import cast
 
 import translate
-from syncer import config, offline, settings
+from syncer.commands import offline
+from syncer.configuration import config, settings
 
 _DESCRIPTION = (
     "Sync NetworkPolicies from a vCluster into its host namespace, rewritten so they select"
@@ -106,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo",
         help="sync example policies between two embedded API servers and show the result",
-        add_help=False,  # its arguments, --help included, belong to syncer.demo
+        add_help=False,  # its arguments, --help included, belong to syncer.commands.demo
     )
 
     commands.add_parser("version", help="print the version", description="Print the version.")
@@ -145,7 +147,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         )
     if command == "demo":
         # Imported here: the demo pulls in the API emulator, which nothing else needs.
-        from syncer import demo
+        from syncer.commands import demo
 
         code: int = demo.main(extra)
         return code
@@ -166,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
     # Imported only once the settings are valid: a bad flag should not wait for the controller.
     import asyncio
 
-    from syncer import running
+    from syncer.commands import running
 
     try:
         code: int = asyncio.run(running.run(resolved))
