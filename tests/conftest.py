@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from tests.support.backends import VARIABLE, mark_kubesim_only
+from tests.support.backends import VARIABLE, mark_kubesim_only, select
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -26,4 +26,5 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    select(config, items)
     mark_kubesim_only(items)

@@ -34,7 +34,7 @@ KUBESIM = "kubesim"
 REAL = "real"
 VARIABLE = "NETPOL_TEST_BACKEND"
 
-__all__ = ["KUBESIM", "REAL", "VARIABLE", "params", "real_env", "selected", "server"]
+__all__ = ["KUBESIM", "REAL", "VARIABLE", "params", "real_env", "select", "selected", "server"]
 
 
 def selected() -> tuple[str, ...]:
@@ -62,18 +62,35 @@ def require_real() -> None:
 
 
 def params(*, real_reason: str | None = None) -> list[Any]:
-    """``pytest.param`` per selected backend (ids ``kubesim``/``real``).
+    """``pytest.param`` per backend (ids ``kubesim``/``real``).
 
+    Both are always generated: fixture parameters are built when a conftest or test module is
+    imported, and pytest imports the conftests of the paths on its command line before
+    ``--backend`` is applied. :func:`select` drops the unselected ones at collection time.
     ``real_reason`` keeps a test on kubesim only: the real parameter is skipped with it (a
     kubesim-only feature, named in the reason).
     """
     out = []
-    for name in selected():
+    for name in (KUBESIM, REAL):
         marks = [pytest.mark.real] if name == REAL else []
         if name == REAL and real_reason:
             marks.append(pytest.mark.skip(reason=f"kubesim only: {real_reason}"))
         out.append(pytest.param(name, id=name, marks=marks))
     return out
+
+
+def select(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect the cases of backends this run does not cover (a collection hook calls it)."""
+    chosen = set(selected())
+    keep: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        ids = set(callspec.id.split("-")) if callspec is not None else set()
+        (dropped if ids & {KUBESIM, REAL} - chosen else keep).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 KUBESIM_ONLY: dict[str, str] = {}
