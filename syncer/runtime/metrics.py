@@ -429,4 +429,3 @@ class Metrics:
         """
         encoder, content_type = exposition.choose_encoder(accept or "")
         return encoder(self.registry), content_type
-
