@@ -10,16 +10,12 @@ Data flows one way (SPEC §2): virtual watch -> cache -> queue -> reconcile -> h
   A replica that wins the lease starts them only once both caches are proven current after the
   win (a LIST sent, or a bookmark received, after it): a standby's watch may have been silently
   stuck for minutes, and its stale view must not be written (SPEC §6).
-- The retry policy lives here (STYLE point 5): success forgets the key; a conflict or a
-  temporary failure is retried with per-key backoff (``Retry-After`` honoured); a permanent
-  failure, or a temporary one that keeps failing, is given up for this object version with a
-  Warning event on the virtual object and a metric. Periodic resync gives every key another
-  chance without any API call.
+- Workers run :meth:`working.Workers.run`, where the retry policy lives (STYLE point 5).
+  Periodic resync gives every key another chance without any API call.
 - Every long-running task (informers, event recorder, resync, workers) runs under a
   :class:`supervising.Supervisor`: a crash is logged, counted and restarted with backoff; one
   that keeps crashing ends :meth:`Controller.run` with :class:`supervising.TaskFailed`.
-- A worker told "not the leader" puts its key back and pauses: while leadership is being lost
-  (the elector signals the loss at the renew deadline) keys are not spun through at full speed.
+- The probes (:mod:`syncer.pipeline.probing`) read the informers' progress.
 """
 
 from __future__ import annotations
@@ -32,9 +28,19 @@ from typing import Any, Protocol
 
 import structlog
 
-from syncer.pipeline import caching, dnswatch, guarding, owning, queueing, reconciling, recording
+from syncer.pipeline import (
+    caching,
+    dnswatch,
+    guarding,
+    owning,
+    probing,
+    queueing,
+    reconciling,
+    recording,
+    working,
+)
 from syncer.pipeline.watching import Informer, WatchMetrics
-from syncer.runtime import clients, electing, errors, ratelimiting, supervising
+from syncer.runtime import clients, electing, ratelimiting, supervising
 from syncer.runtime.clock import Clock, LoopClock
 from translate import ObjectKey, Target, host_name, markers, virtual_key_of
 
@@ -44,10 +50,6 @@ HOST_NAME_INDEX = "host-name"
 """Virtual store: host name -> virtual keys translating to it (collisions)."""
 OWNER_INDEX = "owner"
 """Host store: ``namespace/name`` of the virtual object a host copy belongs to."""
-NOT_LEADER_PAUSE = 0.5
-"""Seconds a worker waits after a reconcile refused for want of leadership: bounds the skipped
-reconciles to a few per second in the moment between losing the right to write and the
-workers being stopped."""
 CANCEL_TIMEOUT = 0.25
 """Seconds cancelled tasks get to end; one that takes longer is left behind so the lease is
 still released (see ``running.SHUTDOWN_BUDGET``)."""
@@ -85,16 +87,9 @@ class ControllerMetrics(
     queueing.QueueMetrics,
     recording.EventMetrics,
     supervising.TaskMetrics,
+    working.WorkerMetrics,
     Protocol,
 ):
-    def observe_reconcile(self, result: str, seconds: float) -> None: ...
-
-    def observe_sync_latency(self, seconds: float) -> None: ...
-
-    def drift_repaired(self, kind: str) -> None: ...
-
-    def sync_error(self, reason: str) -> None: ...
-
     def track_policies(
         self,
         *,
@@ -125,8 +120,6 @@ class Controller:
         self.target = target
         self.guard = guard
         """Guardrails (SPEC §9): set only when the config has a ``guardrails`` block."""
-        self._announced: dict[ObjectKey, tuple[str, ...]] = {}
-        """Virtual key -> guardrail notes last told to the tenant (one event per change)."""
         self.settings = settings or ControllerSettings()
         self._clock = clock or LoopClock()
         self._metrics = metrics
@@ -199,10 +192,19 @@ class Controller:
             host=lambda: len(self.host),
             synced=lambda: len(self.reconciler.in_sync),
         )
-        # Virtual key -> when its oldest unprocessed change arrived (sync latency). Like the
-        # queue, only filled while this replica leads or is about to (see _standby), and emptied
-        # as keys are processed and when leadership is lost: bounded by the keys pending work.
-        self._changed_at: dict[ObjectKey, float] = {}
+        # Like the queue, the change times are only filled while this replica leads or is about
+        # to (see _standby), and emptied when leadership is lost.
+        self.workers = working.Workers(
+            queue=self.queue,
+            reconciler=self.reconciler,
+            virtual=self.virtual,
+            recorder=self.recorder,
+            metrics=metrics,
+            clock=self._clock,
+            max_retries=self.settings.max_retries,
+            guard=guard,
+            generation=lambda: self.owner.generation,
+        )
         self._tasks: list[asyncio.Task[Any]] = []
         self._workers: list[asyncio.Task[Any]] = []
         self._abandoned: set[asyncio.Task[Any]] = set()
@@ -278,7 +280,7 @@ class Controller:
         )
         self._enqueue_all()
         self._workers = [
-            self.supervisor.spawn(f"worker-{i}", self._work, label="worker")
+            self.supervisor.spawn(f"worker-{i}", self.workers.run, label="worker")
             for i in range(self.settings.workers)
         ]
         self.started.set()
@@ -309,7 +311,7 @@ class Controller:
         enqueues every key from its caches anyway."""
         if not self.queue.shutting_down:
             self.queue.clear()
-            self._changed_at.clear()
+            self.workers.forget_pending()
 
     async def _follow_leadership(self) -> None:
         """Note when each term begins (the moment the caches must be proven current after)."""
@@ -359,37 +361,15 @@ class Controller:
         self.supervisor.restart(f"informer-{cluster}")
 
     def waits(self) -> dict[str, str | None]:
-        """What the controller waits for before both caches are complete (``<cluster>-api``:
-        an answer, ``<cluster>-rbac``: permission), each with the last error, or None."""
-        found: dict[str, str | None] = {}
-        for informer in (self.virtual_informer, self.host_informer):
-            api, rbac = f"{informer.cluster}-api", f"{informer.cluster}-rbac"
-            found[api] = found[rbac] = None
-            if informer.synced.is_set():
-                continue
-            error = informer.last_error
-            if isinstance(error, errors.Forbidden):
-                found[rbac] = str(error)
-            else:
-                found[api] = "initial list not done yet" if error is None else str(error)
-        if (
-            self.dns is not None
-            and not self.dns.informer.synced.is_set()
-            and not any(found.values())
-        ):
-            # dns: auto: workers also wait for the kube-dns Service's first list.
-            error = self.dns.informer.last_error
-            what = "virtual-rbac" if isinstance(error, errors.Forbidden) else "virtual-api"
-            found[what] = "kube-dns Service not listed yet" + (f": {error}" if error else "")
-        return found
+        """What the controller waits for before both caches are complete (see
+        :func:`probing.waits`)."""
+        dns = self.dns.informer if self.dns is not None else None
+        return probing.waits((self.virtual_informer, self.host_informer), dns=dns)
 
     def ready(self) -> tuple[bool, dict[str, Any]]:
         """Ready once both informers finished their initial list; the detail names what is
-        still awaited (see :meth:`waits`)."""
-        detail: dict[str, Any] = {}
-        for what, why in self.waits().items():
-            detail[what] = {"ok": True} if why is None else {"ok": False, "waiting": why}
-        return all(d["ok"] for d in detail.values()), detail
+        still awaited."""
+        return probing.ready(self.waits())
 
     def per_key_state(self) -> dict[str, int]:
         """How many keys each per-key map holds: the queue (due, delayed, held, processing),
@@ -399,30 +379,22 @@ class Controller:
         return {
             "queue": self.queue.tracked,
             "failures": self._limiter.tracked,
-            "changed_at": len(self._changed_at),
+            "changed_at": len(self.workers.changed_at),
             "expectations": len(self.reconciler.expectations),
         }
 
     def health(self) -> tuple[bool, dict[str, Any]]:
-        """Healthy while every informer made progress (list, event, bookmark or attempt)
-        within ``stall_after`` (its task is alive and not stuck on a silent connection), no
-        informer that had listed fails for longer than ``fail_after``, and no task was given
-        up."""
-        now = self._clock.now()
+        """Healthy while both informers make progress (see :func:`probing.health`) and no
+        task was given up."""
         detail: dict[str, Any] = {"tasks": self.supervisor.health()}
-        for informer in (self.virtual_informer, self.host_informer):
-            idle = now - informer.last_activity
-            check: dict[str, Any] = {
-                "ok": idle <= self.settings.stall_after,
-                "idle_seconds": round(idle, 1),
-            }
-            if informer.failing_since is not None and informer.synced.is_set():
-                failing = now - informer.failing_since
-                check["failing_seconds"] = round(failing, 1)
-                check["error"] = str(informer.last_error)
-                if failing > self.settings.fail_after:
-                    check["ok"] = False
-            detail[f"{informer.cluster}-informer"] = check
+        detail.update(
+            probing.health(
+                (self.virtual_informer, self.host_informer),
+                now=self._clock.now(),
+                stall_after=self.settings.stall_after,
+                fail_after=self.settings.fail_after,
+            )
+        )
         return all(d["ok"] for d in detail.values()), detail
 
     # -- handlers (never fail, never block) ---------------------------------------------------
@@ -445,7 +417,7 @@ class Controller:
         if self._standby():
             return
         key = caching.key_of(new if new is not None else old or {})
-        self._changed_at.setdefault(key, self._clock.now())
+        self.workers.changed(key)
         self.queue.add(key)
 
     def _on_owner(self) -> None:
@@ -468,107 +440,6 @@ class Controller:
         name = (obj.get("metadata") or {}).get("name", "")
         for key in self.virtual.by_index(HOST_NAME_INDEX, name):
             self.queue.add(key)
-
-    # -- workers --------------------------------------------------------------------------------
-
-    async def _work(self) -> None:
-        while True:
-            try:
-                async with self.queue.get() as key:
-                    refused = await self._process(key)
-            except queueing.QueueShutDown:
-                return
-            if refused:
-                await self._clock.sleep(NOT_LEADER_PAUSE)
-            # A reconcile that needs no API call never suspends: without this a resync of
-            # 10,000 keys would hold the loop (probes, watches) for seconds.
-            await asyncio.sleep(0)
-
-    async def _process(self, key: ObjectKey) -> bool:
-        """Reconcile ``key`` and decide its retry; True when refused for want of leadership."""
-        started = self._clock.now()
-        result = "error"
-        refused = False
-        generation = self.owner.generation
-        try:
-            outcome = await self.reconciler.reconcile(key)
-        except errors.NotLeader:
-            result = "skipped"
-            refused = True
-            self.queue.add(key)  # the next leader (maybe us again) reconciles it
-        except errors.Conflict as exc:
-            result = "conflict"
-            log.debug("conflict, retrying", virtual=str(key), error=str(exc))
-            self.queue.add_rate_limited(key)
-        except errors.PermanentError as exc:
-            self._give_up(key, exc.reason, str(exc))
-        except errors.TemporaryError as exc:
-            self._retry(key, exc)
-        except errors.ApiError as exc:
-            self._give_up(key, "ApiError", str(exc))
-        except Exception as exc:
-            log.exception("reconcile crashed", virtual=str(key))
-            self._give_up(key, "ApiError", f"internal error: {exc!r}")
-        else:
-            result = outcome.action
-            self.queue.forget(key)
-            if self.guard is not None:
-                self._announce(key, outcome.action)
-            if self.owner.generation != generation:
-                # Written (or found equal) under the previous owner: check again.
-                self.reconciler.in_sync.pop(key, None)
-                self.queue.add(key)
-            changed_at = self._changed_at.pop(key, None)
-            if outcome.action in ("created", "updated", "deleted") and changed_at is not None:
-                self._metrics.observe_sync_latency(self._clock.now() - changed_at)
-            if outcome.drift is not None:
-                self._metrics.drift_repaired(outcome.drift)
-                log.info("repaired out-of-band change", virtual=str(key), kind=outcome.drift)
-            # A freed host name goes to the virtual objects waiting for it (collisions) when
-            # the watch delivers the DELETED: _on_host enqueues them then.
-        finally:
-            self._metrics.observe_reconcile(result, self._clock.now() - started)
-        return refused
-
-    def _announce(self, key: ObjectKey, action: reconciling.Action) -> None:
-        """A Normal event when the guardrails changed this key's copy differently than last
-        told (not at every resync); nothing once the object is gone."""
-        assert self.guard is not None
-        notes = self.guard.notes.get(key, ())
-        virtual = self.virtual.get(key)
-        if virtual is None or action == "deleted":
-            self._announced.pop(key, None)
-            self.guard.notes.pop(key, None)
-            return
-        if action == "skipped" or self._announced.get(key, ()) == notes:
-            return
-        self._announced[key] = notes
-        if notes:
-            self.recorder.normal(
-                virtual,
-                guarding.NARROWED,
-                "the host copy was changed by the platform's guardrails: " + "; ".join(notes),
-            )
-
-    def _retry(self, key: ObjectKey, exc: errors.TemporaryError) -> None:
-        if self.queue.num_requeues(key) >= self.settings.max_retries:
-            self._give_up(
-                key, "ApiError", f"gave up after {self.settings.max_retries} retries: {exc}"
-            )
-            return
-        log.info("temporary failure, retrying", virtual=str(key), error=str(exc))
-        self.queue.add_rate_limited(key, at_least=exc.retry_after or 0.0)
-
-    def _give_up(self, key: ObjectKey, reason: str, message: str) -> None:
-        """Permanent for this object version: keep the host copy, tell the tenant, count it."""
-        self.queue.forget(key)
-        self._changed_at.pop(key, None)
-        self._metrics.sync_error(reason)
-        log.warning("sync failed", virtual=str(key), reason=reason, error=message)
-        virtual = self.virtual.get(key)
-        if virtual is not None:
-            event_reason = "HostNameCollision" if reason == "HostNameCollision" else "SyncError"
-            self.recorder.warning(virtual, event_reason, message)
 
     async def _resync(self) -> None:
         while True:

@@ -59,6 +59,7 @@ class Informer:
         backoff: ReconnectBackoff | None = None,
         metrics: WatchMetrics | None = None,
         clock: Clock | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self.cluster = api.cluster
         self.store = store
@@ -73,6 +74,7 @@ class Informer:
         self._page_size = page_size
         # Random per-watch timeouts spread reconnections of many replicas (client-go does the same).
         self._watch_timeout = watch_timeout
+        self._rng = rng or random.Random()
         self._clock = clock or LoopClock()
         self._backoff = backoff or ReconnectBackoff(clock=self._clock)
         self._metrics = metrics
@@ -219,7 +221,7 @@ class Informer:
             resource_version=self.resource_version,
             label_selector=self._selector,
             field_selector=self._field_selector,
-            timeout_seconds=random.randint(*self._watch_timeout),
+            timeout_seconds=self._rng.randint(*self._watch_timeout),
         ) as events:
             self.last_activity = self._clock.now()
             self._succeeded()

@@ -21,8 +21,10 @@ import asyncio
 import heapq
 import itertools
 import time
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
 
 # How many loop iterations ``FakeClock.run_for`` gives woken tasks after each timer: enough for a
 # task to resume from ``sleep()``, do in-memory work through a few awaits, and block again.
@@ -74,6 +76,34 @@ class LoopClock:
     def call_at(self, when: float, callback: Callable[[], object]) -> Timer:
         """``loop.call_at``. Must be called from within the running loop."""
         return asyncio.get_running_loop().call_at(when, callback)
+
+
+async def wait_for(clock: Clock, awaitable: Awaitable[T], seconds: float) -> T:
+    """``asyncio.wait_for`` on ``clock``: await ``awaitable`` for at most ``seconds`` of clock
+    time, then cancel it and raise :class:`TimeoutError`.
+
+    ``asyncio.wait_for`` times out on the event loop's clock, which a ``FakeClock`` does not
+    move: a deadline read from the injected clock must also be enforced on it.
+    """
+    task = asyncio.ensure_future(awaitable)
+    expired = False
+
+    def expire() -> None:
+        nonlocal expired
+        if not task.done():
+            expired = True
+            task.cancel()
+
+    timer = clock.call_at(clock.now() + seconds, expire)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if expired and (current is None or not current.cancelling()):
+            raise TimeoutError(f"not done within {seconds}s") from None
+        raise
+    finally:
+        timer.cancel()
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -27,12 +27,13 @@ import random
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
 
 from syncer.runtime import clients, errors
+from syncer.runtime import clock as clocks
 from syncer.runtime.clock import Clock, LoopClock
 
 log = structlog.get_logger("syncer.runtime.electing")
@@ -122,6 +123,9 @@ class LeaderElector:
         self._clock = clock or LoopClock()
         self._metrics = metrics
         self._rng = rng or random.Random()
+        self._wall_origin = datetime.now(UTC) - timedelta(seconds=self._clock.now())
+        """Wall time at the clock's origin: the lease's timestamps are read from the clock too,
+        so that on a fake clock every renewal still writes a new ``renewTime``."""
         self._leading = asyncio.Event()
         self._lost = asyncio.Event()
         self._renewed_at: float | None = None
@@ -203,7 +207,9 @@ class LeaderElector:
         if self._renewed_at is not None:
             self._lost_leadership("releasing on shutdown")
         try:
-            await asyncio.wait_for(self._clear(self._lease), min(self.settings.retry_period, 1.0))
+            await clocks.wait_for(
+                self._clock, self._clear(self._lease), min(self.settings.retry_period, 1.0)
+            )
         except (errors.ApiError, TimeoutError) as exc:
             log.warning("could not release the lease", error=str(exc))
         except Exception:
@@ -219,12 +225,16 @@ class LeaderElector:
         after all, leaving our version stale)."""
         s = self.settings
         try:
-            await self._api.replace(clients.LEASES, s.namespace, s.name, _cleared(lease))
+            await self._api.replace(
+                clients.LEASES, s.namespace, s.name, _cleared(lease, self._timestamp())
+            )
         except errors.Conflict:
             current = await self._api.get(clients.LEASES, s.namespace, s.name)
             if (current.get("spec") or {}).get("holderIdentity") != s.identity:
                 raise
-            await self._api.replace(clients.LEASES, s.namespace, s.name, _cleared(current))
+            await self._api.replace(
+                clients.LEASES, s.namespace, s.name, _cleared(current, self._timestamp())
+            )
 
     def _attempt_delay(self) -> float:
         """Until the next acquisition attempt: at once the first time, then every retry period
@@ -240,7 +250,7 @@ class LeaderElector:
 
     async def _try(self, *, within: float) -> bool:
         try:
-            done = await asyncio.wait_for(self._try_acquire_or_renew(), within)
+            done = await clocks.wait_for(self._clock, self._try_acquire_or_renew(), within)
         except (errors.ApiError, TimeoutError) as exc:
             log.info("lease attempt failed", identity=self.settings.identity, error=str(exc))
             self._crashing_since = None
@@ -265,7 +275,7 @@ class LeaderElector:
 
     async def _try_acquire_or_renew(self) -> bool:
         s = self.settings
-        now = _now()
+        now = self._timestamp()
         try:
             lease = await self._api.get(clients.LEASES, s.namespace, s.name)
         except errors.NotFound:
@@ -304,6 +314,10 @@ class LeaderElector:
         self._observe(s.identity, now)
         return True
 
+    def _timestamp(self) -> str:
+        """MicroTime as the API expects it, now on the clock."""
+        return _micro_time(self._wall_origin + timedelta(seconds=self._clock.now()))
+
     def _spec(self, *, acquire_time: str, renew_time: str, transitions: int) -> dict[str, Any]:
         return {
             "holderIdentity": self.settings.identity,
@@ -336,15 +350,15 @@ class LeaderElector:
         log.warning("stopped leading", identity=self.settings.identity, reason=why)
 
 
-def _now() -> str:
+def _micro_time(at: datetime) -> str:
     """MicroTime as the API expects it."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _cleared(lease: dict[str, Any]) -> dict[str, Any]:
+def _cleared(lease: dict[str, Any], renew_time: str) -> dict[str, Any]:
     """``lease`` with an empty holder and a one-second duration: free at once."""
     cleared = dict(lease)
     spec = dict(cleared.get("spec") or {})
-    spec.update(holderIdentity="", leaseDurationSeconds=1, renewTime=_now())
+    spec.update(holderIdentity="", leaseDurationSeconds=1, renewTime=renew_time)
     cleared["spec"] = spec
     return cleared

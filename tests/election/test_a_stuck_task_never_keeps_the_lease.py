@@ -17,7 +17,7 @@ from kubesim import KubeSim
 from kubesim.testing import wait_for
 from syncer.commands import running
 from syncer.configuration import settings
-from syncer.pipeline import controller, owning
+from syncer.pipeline import owning, working
 from syncer.runtime import reloading
 
 from .conftest import LEASE, NAMESPACE, RENEW, RETRY
@@ -47,7 +47,7 @@ class Stuck:
         # A task of the process around the controller: the stop releases the lease itself.
         pytest.param((reloading.KubeconfigWatch, "run"), id="kubeconfig-watch"),
         # A worker the controller waits for: the stop gives up on it and releases the lease.
-        pytest.param((controller.Controller, "_work"), id="worker"),
+        pytest.param((working.Workers, "run"), id="worker"),
     ]
 )
 async def stuck(
