@@ -43,6 +43,10 @@ JITTER = 0.2
 replicas do not retry in lockstep, but never later than ``retry_period``, so a standby takes
 over at most ``lease_duration + retry_period`` after the leader's last renewal."""
 
+EXPIRY_SLACK = 1e-6
+"""Seconds an attempt timed for a lease's expiry waits beyond it, so that it finds the lease
+expired whatever the rounding of the clock's arithmetic."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LeaseSettings:
@@ -245,7 +249,9 @@ class LeaderElector:
         delay = self.settings.retry_period * (1 - JITTER * self._rng.random())
         if self._observed is not None and self._observed[0]:
             expires_in = self._observed_at + self.settings.lease_duration - self._clock.now()
-            delay = min(delay, max(expires_in, 0.0))
+            # A hair past the expiry: a sleep of exactly ``expires_in`` can end an ulp before
+            # it (float rounding), find the lease not yet expired, and read it again at once.
+            delay = min(delay, max(expires_in, 0.0) + EXPIRY_SLACK)
         return delay
 
     async def _try(self, *, within: float) -> bool:
