@@ -6,30 +6,26 @@ import asyncio
 
 import pytest
 
-from syncer.pipeline import queueing
+from syncer.pipeline import queueing, reconciling
 from syncer.runtime import clock as clocks
-
-
-async def _worker(queue: queueing.WorkQueue[str], seen: list[str]) -> str:
-    """The canonical worker loop; returns "stopped" when the queue shuts down."""
-    while True:
-        try:
-            async with queue.get() as key:
-                seen.append(key)
-        except queueing.QueueShutDown:
-            return "stopped"
+from tests.support import workers as rigs
+from translate import ObjectKey
 
 
 @pytest.mark.parametrize("workers", [pytest.param(1, id="one"), pytest.param(8, id="eight")])
-async def test_blocked_workers_return_on_shutdown(
-    queue: queueing.WorkQueue[str], workers: int
-) -> None:
-    """Every worker waiting in get() ends its loop cleanly after shut_down()."""
-    seen: list[str] = []
-    tasks = [asyncio.create_task(_worker(queue, seen)) for _ in range(workers)]
+async def test_blocked_workers_return_on_shutdown(clock: clocks.FakeClock, workers: int) -> None:
+    """Every production worker loop waiting in get() returns cleanly after shut_down()."""
+    seen: list[ObjectKey] = []
+
+    async def reconcile(key: ObjectKey) -> reconciling.Outcome:
+        seen.append(key)
+        return rigs.done()
+
+    rig = rigs.rig(reconcile, clock=clock)
+    tasks = [asyncio.create_task(rig.workers.run()) for _ in range(workers)]
     await asyncio.sleep(0)
-    queue.shut_down()
-    assert await asyncio.gather(*tasks) == ["stopped"] * workers
+    rig.queue.shut_down()
+    assert await asyncio.gather(*tasks) == [None] * workers
     assert seen == []
 
 
