@@ -2,7 +2,7 @@
 
 Level-triggered (SPEC §6): whatever event enqueued the key, the reconciler compares the virtual
 object with the host copy and converges. It returns what it did or raises a typed error; it
-never touches the queue (retry policy lives in the worker loop, :mod:`syncer.pipeline.controller`).
+never touches the queue (retry policy lives in the worker loop, :mod:`syncer.pipeline.working`).
 
 Safety rules enforced here:
 
