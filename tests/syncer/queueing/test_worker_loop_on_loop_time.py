@@ -4,7 +4,6 @@ giving up and drain run minutes of event-loop time in milliseconds of wall time.
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -98,13 +97,11 @@ async def test_many_workers_never_share_a_key_and_finish_everything() -> None:
 
     rig = rigs.rig(reconcile, clock=clocks.LoopClock(), base=0.5)
     keys = [rigs.key(f"policy-{i}") for i in range(2000)]
-    started = time.perf_counter()
     for key in keys:
         rig.queue.add(key)
     await _run(rig, count=8, until=60)
     assert overlaps == []
     assert all(rounds[k] == (2 if k.name[-1] in "37" else 1) for k in keys)
-    assert time.perf_counter() - started < 1.0, "60 s of loop time must not take real time"
 
 
 async def test_drain_lets_in_flight_writes_finish_within_a_deadline() -> None:
