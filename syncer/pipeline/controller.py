@@ -192,9 +192,10 @@ class Controller:
             host=lambda: len(self.host),
             synced=lambda: len(self.reconciler.in_sync),
         )
-        # Like the queue, the change times are only filled while this replica leads or is about
-        # to (see _standby), and emptied when leadership is lost.
-        self.workers = working.Workers(
+        # The worker loop's retry policy, run by every worker task (self._workers). Like the
+        # queue, its change times are only filled while this replica leads or is about to (see
+        # _standby), and emptied when leadership is lost.
+        self.work = working.Workers(
             queue=self.queue,
             reconciler=self.reconciler,
             virtual=self.virtual,
@@ -280,7 +281,7 @@ class Controller:
         )
         self._enqueue_all()
         self._workers = [
-            self.supervisor.spawn(f"worker-{i}", self.workers.run, label="worker")
+            self.supervisor.spawn(f"worker-{i}", self.work.run, label="worker")
             for i in range(self.settings.workers)
         ]
         self.started.set()
@@ -311,7 +312,7 @@ class Controller:
         enqueues every key from its caches anyway."""
         if not self.queue.shutting_down:
             self.queue.clear()
-            self.workers.forget_pending()
+            self.work.forget_pending()
 
     async def _follow_leadership(self) -> None:
         """Note when each term begins (the moment the caches must be proven current after)."""
@@ -379,7 +380,7 @@ class Controller:
         return {
             "queue": self.queue.tracked,
             "failures": self._limiter.tracked,
-            "changed_at": len(self.workers.changed_at),
+            "changed_at": len(self.work.changed_at),
             "expectations": len(self.reconciler.expectations),
         }
 
@@ -417,7 +418,7 @@ class Controller:
         if self._standby():
             return
         key = caching.key_of(new if new is not None else old or {})
-        self.workers.changed(key)
+        self.work.changed(key)
         self.queue.add(key)
 
     def _on_owner(self) -> None:
