@@ -13,6 +13,9 @@ Only the leader writes. The safety argument, with client-go's defaults (15 s / 1
 On shutdown the leader releases the lease (empty holder), so a standby takes over at its next
 attempt instead of waiting out the lease.
 
+Every time reading, sleep and request deadline comes from the injected clock (the lease's
+``renewTime`` too), so the margins above are tested exactly on a fake clock.
+
 Any error of an attempt, expected (API, timeout) or not (a credential loader failing while it
 re-reads the token file), is a failed attempt: the elector never ends on its own. An unexpected
 one is logged with its stack and counted; a leader whose attempts fail stops leading at the
