@@ -25,6 +25,7 @@ import jsonpointer
 from patches import vcluster
 from patches.applying import PatchList
 from patches.types import OPS, JSONValue, Operation
+from translate import naming
 
 _FIELDS: Final[Mapping[str, frozenset[str]]] = {
     "add": frozenset({"op", "path", "value"}),
@@ -39,8 +40,9 @@ _VCLUSTER_PATCH_FIELDS: Final = vcluster.FIELDS
 """Fields of vCluster's own ``patches`` entries, which this syncer does not implement."""
 
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
-_DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-_QUALIFIED_NAME: Final = re.compile(rf"^((?P<prefix>{_DNS_SUBDOMAIN})/)?(?P<name>{_NAME})$")
+_QUALIFIED_NAME: Final = re.compile(
+    rf"^((?P<prefix>{naming.DNS_SUBDOMAIN_PATTERN})/)?(?P<name>{_NAME})$"
+)
 _LABEL_VALUE: Final = re.compile(rf"^({_NAME})?$")
 
 

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
+from typing import Final
 
 from translate import markers
 
 MAX_NAME_LENGTH = 63
+
+DNS_LABEL_PATTERN: Final = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+"""RFC 1123 label (namespaces, vCluster names, label-key prefixes' parts), unanchored so
+larger patterns can embed it; length limits are checked separately."""
+DNS_SUBDOMAIN_PATTERN: Final = rf"{DNS_LABEL_PATTERN}(\.{DNS_LABEL_PATTERN})*"
+"""RFC 1123 subdomain (object names, label-key prefixes), unanchored."""
+DNS_LABEL: Final = re.compile(rf"^{DNS_LABEL_PATTERN}$")
+DNS_SUBDOMAIN: Final = re.compile(rf"^{DNS_SUBDOMAIN_PATTERN}$")
 _KEEP = 52
 _HASH_DIGITS = 10
 

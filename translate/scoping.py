@@ -26,14 +26,11 @@ empty and the rules above hold unchanged.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from translate import markers
-from translate.naming import MAX_NAME_LENGTH
-
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+from translate.naming import DNS_SUBDOMAIN, MAX_NAME_LENGTH
 
 
 def violations(
@@ -65,7 +62,7 @@ def _violations(
         if meta.get(field) != ref_meta[field]:
             yield f"/metadata/{field} must stay {ref_meta[field]!r}"
     name = meta.get("name")
-    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not _DNS_SUBDOMAIN.match(name):
+    if not isinstance(name, str) or len(name) > MAX_NAME_LENGTH or not DNS_SUBDOMAIN.match(name):
         yield f"/metadata/name {name!r} is not a valid name of at most {MAX_NAME_LENGTH} characters"
     labels = _mapping(meta.get("labels"))
     for key in (markers.MANAGED_BY, markers.NAMESPACE):

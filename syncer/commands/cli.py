@@ -19,7 +19,7 @@ from typing import cast
 
 import translate
 from syncer.commands import offline
-from syncer.configuration import config, settings
+from syncer.configuration import config, flags, parsing, resolving, settings
 
 _DESCRIPTION = (
     "Sync NetworkPolicies from a vCluster into its host namespace, rewritten so they select"
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         " variable NETPOL_SYNCER_<FLAG> (e.g. NETPOL_SYNCER_HOST_NAMESPACE); a flag wins over"
         " the environment.",
     )
-    for opt in settings.OPTIONS:
+    for opt in flags.OPTIONS:
         if opt.boolean:
             run.add_argument(
                 opt.flag,
@@ -51,10 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
                 nargs="?",
                 const="true",
                 metavar=opt.metavar,
-                help=opt.help,
+                help=opt.help_text,
             )
         else:
-            run.add_argument(opt.flag, dest=opt.setting, metavar=opt.metavar, help=opt.help)
+            run.add_argument(opt.flag, dest=opt.setting, metavar=opt.metavar, help=opt.help_text)
 
     tr = commands.add_parser(
         "translate",
@@ -138,7 +138,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
     if command == "translate":
         return _translate(args)
     if command == "check-config":
-        explicit = args.config or os.environ.get(settings.option("config_path").env) or None
+        explicit = args.config or os.environ.get(flags.option("config_path").env) or None
         return offline.check_config_command(
             path=explicit or config.DEFAULT_PATH,
             explicit=explicit is not None,
@@ -156,9 +156,9 @@ def _dispatch(argv: Sequence[str] | None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    flags = {opt.setting: getattr(args, opt.setting) for opt in settings.OPTIONS}
+    given = {opt.setting: getattr(args, opt.setting) for opt in flags.OPTIONS}
     try:
-        resolved = settings.resolve(flags, environ=os.environ)
+        resolved = resolving.resolve(given, environ=os.environ)
     except settings.SettingsError as exc:
         print("netpol-syncer run: invalid settings:", file=sys.stderr)
         for problem in exc.problems:
@@ -182,20 +182,20 @@ def _translate(args: argparse.Namespace) -> int:
     values: dict[str, str] = {}
     for name in ("name", "host_namespace"):
         # Offline, the pod's namespace means nothing: only the syncer's own variable counts.
-        opt = settings.option(name)
+        opt = flags.option(name)
         if name == "host_namespace":
             opt = dataclasses.replace(opt, fallback_env=())
-        picked = settings.pick(opt, {name: getattr(args, name)}, os.environ)
+        picked = resolving.pick(opt, {name: getattr(args, name)}, os.environ)
         if picked is None:
             problems.append(f"{opt.flag} is required (or set {opt.env})")
             continue
         raw, origin = picked
         try:
-            values[name] = settings.parse_dns_label(raw)
+            values[name] = parsing.parse_dns_label(raw)
         except ValueError as exc:
             problems.append(f"{origin}: {exc}")
     try:
-        settings.parse_dns_label(args.namespace)
+        parsing.parse_dns_label(args.namespace)
     except ValueError as exc:
         problems.append(f"--namespace: {exc}")
     if problems:

@@ -45,10 +45,8 @@ from syncer.runtime.clock import Clock, LoopClock
 
 log = structlog.get_logger("syncer.commands.running")
 
-SHUTDOWN_GRACE = 2.5
-"""The default of ``--shutdown-grace``: seconds in-flight reconciles get after SIGTERM. A host
-write takes milliseconds; a hung one is abandoned (its object is reconciled again by the next
-process)."""
+SHUTDOWN_GRACE: float = settings.default("shutdown_grace")
+"""The default of ``--shutdown-grace`` (:attr:`settings.Settings.shutdown_grace` says why)."""
 
 SERVER_STOP = 0.5
 """Seconds the metrics server waits for scrapes in flight when stopping."""

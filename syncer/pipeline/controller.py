@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import structlog
@@ -39,6 +38,7 @@ from syncer.pipeline import (
     recording,
     working,
 )
+from syncer.pipeline.tuning import ControllerSettings as ControllerSettings
 from syncer.pipeline.watching import Informer, WatchMetrics
 from syncer.runtime import clients, electing, ratelimiting, supervising
 from syncer.runtime.clock import Clock, LoopClock
@@ -53,33 +53,6 @@ OWNER_INDEX = "owner"
 CANCEL_TIMEOUT = 0.25
 """Seconds cancelled tasks get to end; one that takes longer is left behind so the lease is
 still released (see ``running.SHUTDOWN_BUDGET``)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ControllerSettings:
-    workers: int = 8
-    """Concurrent reconciles. Each mostly waits on one host write, so a few workers saturate
-    an API server's per-client fairness share; more only adds conflicts."""
-
-    resync_period: float = 600.0
-    """Seconds between re-enqueues of every key (no LIST: both watches resume from their last
-    version, two requests). Repairs anything an event missed, even one a half-open watch
-    swallowed, and retries keys given up on; ten minutes keeps idle CPU negligible at 10k keys."""
-
-    max_retries: int = 100
-    """Temporary failures of one key before giving up until the next change or resync; with
-    the default backoff (50 ms doubling to 5 s) that is about eight minutes of retries, so an
-    outage of minutes gives up on nothing and is recovered from within seconds."""
-
-    stall_after: float = 900.0
-    """An informer with no list, event, bookmark or attempt for this long fails /healthz.
-    Watches end every 5-10 minutes by themselves, so silence beyond that means a hung task."""
-
-    fail_after: float = 120.0
-    """An informer that completed its initial list and then fails every attempt for this long
-    fails /healthz (e.g. 401 after a credential rotation: a restart reads fresh credentials).
-    Longer than an API server's usual restart; before the first list a failure is a wait
-    (/readyz), never a reason to restart."""
 
 
 class ControllerMetrics(

@@ -29,7 +29,6 @@ import os
 import random
 import socket
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -38,6 +37,7 @@ import structlog
 from syncer.runtime import clients, errors
 from syncer.runtime import clock as clocks
 from syncer.runtime.clock import Clock, LoopClock
+from syncer.runtime.leases import LeaseSettings as LeaseSettings
 
 log = structlog.get_logger("syncer.runtime.electing")
 
@@ -49,30 +49,6 @@ over at most ``lease_duration + retry_period`` after the leader's last renewal."
 EXPIRY_SLACK = 1e-6
 """Seconds an attempt timed for a lease's expiry waits beyond it, so that it finds the lease
 expired whatever the rounding of the clock's arithmetic."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeaseSettings:
-    name: str
-    """Lease name; one per virtual cluster (``<vcluster>-netpol-syncer`` by default)."""
-    namespace: str
-    """Lease namespace; the host namespace, where the syncer already has RBAC."""
-    identity: str
-    """This replica's holder identity: the pod name plus a random suffix, so a restarted pod
-    with the same name does not mistake the previous incarnation's lease for its own."""
-    lease_duration: float = 15.0
-    """How long a standby waits, after it last saw the lease change, before taking over."""
-    renew_deadline: float = 10.0
-    """How long the leader keeps trying to renew before it stops writing."""
-    retry_period: float = 2.0
-    """Seconds between attempts to acquire or renew."""
-
-    def __post_init__(self) -> None:
-        if not 0 < self.retry_period < self.renew_deadline < self.lease_duration:
-            raise ValueError(
-                "need retry_period < renew_deadline < lease_duration, got "
-                f"{self.retry_period}, {self.renew_deadline}, {self.lease_duration}"
-            )
 
 
 def default_identity() -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from syncer.commands import cli
-from syncer.configuration import config, settings
+from syncer.configuration import config, flags, resolving
 from tests.chart.conftest import Render
 from tests.chart.helm import Release
 from tests.chart.manifests import containers, volumes
@@ -53,27 +53,27 @@ def mounted_file(
 def test_the_arguments_resolve_to_settings(
     render: Render, values: dict[str, Any], tmp_path: Path
 ) -> None:
-    """The CLI parses the args, and settings.resolve accepts them with the mounted files."""
+    """The CLI parses the args, and resolving.resolve accepts them with the mounted files."""
     release = render(values)
     for _, container in containers(release):
         args = cli.build_parser().parse_args(container["args"])
         assert args.command == "run"
-        flags = {opt.setting: getattr(args, opt.setting) for opt in settings.OPTIONS}
+        given = {opt.setting: getattr(args, opt.setting) for opt in flags.OPTIONS}
 
         # The config sits at the default --config path (absent means the defaults, so the flag
         # is not passed); --virtual-kubeconfig names a file inside the mounted Secret.
-        assert flags["config_path"] is None
+        assert given["config_path"] is None
         config_volume, config_key = mounted_file(release, container, config.DEFAULT_PATH)
         assert config_volume["configMap"]["optional"] is True
         configmap = release.one("ConfigMap", config_volume["configMap"]["name"])
         local_config = tmp_path / "config.yaml"
         local_config.write_text(configmap["data"][config_key])
-        kube_volume, kube_key = mounted_file(release, container, flags["virtual_kubeconfig"])
+        kube_volume, kube_key = mounted_file(release, container, given["virtual_kubeconfig"])
         assert kube_volume["secret"]["items"] == [{"key": kube_key, "path": kube_key}]
         local_kubeconfig = tmp_path / "kubeconfig"
         local_kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
-        flags["config_path"] = str(local_config)
-        flags["virtual_kubeconfig"] = str(local_kubeconfig)
+        given["config_path"] = str(local_config)
+        given["virtual_kubeconfig"] = str(local_kubeconfig)
 
         environ = {}
         for env in container["env"]:
@@ -82,10 +82,10 @@ def test_the_arguments_resolve_to_settings(
                 environ[env["name"]] = POD_NAMESPACE
             else:
                 environ[env["name"]] = env["value"]
-        known_env = {opt.env for opt in settings.OPTIONS}
+        known_env = {opt.env for opt in flags.OPTIONS}
         assert set(environ) <= known_env, set(environ) - known_env
 
-        resolved = settings.resolve(flags, environ=environ, namespace_file=tmp_path / "absent")
+        resolved = resolving.resolve(given, environ=environ, namespace_file=tmp_path / "absent")
         assert resolved.name == "shop"
         assert resolved.host_namespace == POD_NAMESPACE
         assert resolved.metrics_address == ":9810"

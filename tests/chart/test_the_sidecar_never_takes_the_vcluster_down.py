@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from syncer.commands import running
-from syncer.configuration import settings
+from syncer.configuration import parsing, settings
 from tests.chart.conftest import Render
 from tests.chart.helm import Helm, HelmError
 from tests.chart.manifests import flags, sidecar_block, the_container
@@ -127,7 +127,7 @@ def test_the_drain_ends_well_inside_the_pod_grace_period(
     """--shutdown-grace plus the fixed shutdown steps ends at least 5 s before vCluster's pod
     is killed (15 s), so the syncer releases its lease and exits 0."""
     container = the_container(render(values))
-    drain = settings.parse_duration(flags(container)["--shutdown-grace"])
+    drain = parsing.parse_duration(flags(container)["--shutdown-grace"])
     assert drain + SHUTDOWN_OVERHEAD_SECONDS <= VCLUSTER_GRACE_SECONDS - 2.5
     default = settings.Settings(name="a", host_namespace="b", virtual_kubeconfig="c")
     if not values:
@@ -137,5 +137,5 @@ def test_the_drain_ends_well_inside_the_pod_grace_period(
 def test_the_standalone_pod_grace_period_covers_the_drain(render: Render) -> None:
     release = render({"mode": "standalone"})
     grace = release.one("Deployment")["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-    drain = settings.parse_duration(flags(the_container(release))["--shutdown-grace"])
+    drain = parsing.parse_duration(flags(the_container(release))["--shutdown-grace"])
     assert drain + SHUTDOWN_OVERHEAD_SECONDS < grace

@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from importlib import metadata
 
-from syncer.configuration import settings
+from syncer.configuration import flags
 from tests.cli.invoke import netpol_syncer
 
 
@@ -30,7 +30,7 @@ def test_run_help_lists_every_setting_flag() -> None:
     """Every settings flag is offered by run, so no setting is reachable by environment only."""
     done = netpol_syncer("run", "--help")
     assert done.returncode == 0
-    for option in settings.OPTIONS:
+    for option in flags.OPTIONS:
         assert option.flag in done.stdout
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import patches
 import translate
-from syncer.configuration import config, settings
+from syncer.configuration import config, flags, parsing, resolving, settings
 
 CONFIG = """\
 sync:
@@ -42,7 +42,7 @@ def _resolve(
     environ: dict[str, str] | None = None,
     namespace_file: Path | None = None,
 ) -> settings.Settings:
-    return settings.resolve(
+    return resolving.resolve(
         flags or {},
         environ=environ or {},
         namespace_file=namespace_file or Path("/nonexistent/namespace"),
@@ -325,7 +325,7 @@ def test_leader_election_timings_must_nest(
 )
 def test_durations_read_go_style_units(text: str, seconds: float) -> None:
     """Durations accept the Go forms operators know from client-go flags, or bare seconds."""
-    assert settings.parse_duration(text) == seconds
+    assert parsing.parse_duration(text) == seconds
 
 
 @pytest.mark.parametrize(
@@ -334,7 +334,7 @@ def test_durations_read_go_style_units(text: str, seconds: float) -> None:
 def test_bad_durations_are_rejected(text: str) -> None:
     """Anything but a finite, non-negative Go-style duration is an error."""
     with pytest.raises(ValueError, match="duration"):
-        settings.parse_duration(text)
+        parsing.parse_duration(text)
 
 
 @pytest.mark.parametrize(
@@ -352,16 +352,16 @@ def test_bad_durations_are_rejected(text: str) -> None:
 )
 def test_booleans_read_common_spellings(text: str, value: bool) -> None:
     """The usual true/false spellings of environment variables are understood."""
-    assert settings.parse_bool(text) is value
+    assert parsing.parse_bool(text) is value
 
 
 def test_every_flag_has_an_environment_variable_named_after_it() -> None:
     """NETPOL_SYNCER_ plus the flag in upper case with underscores, for every run flag."""
-    envs = {o.flag: o.env for o in settings.OPTIONS}
+    envs = {o.flag: o.env for o in flags.OPTIONS}
     assert envs["--host-namespace"] == "NETPOL_SYNCER_HOST_NAMESPACE"
     assert envs["--leader-elect-renew-deadline"] == "NETPOL_SYNCER_LEADER_ELECT_RENEW_DEADLINE"
     fields = {f.name for f in dataclasses.fields(settings.Settings)} - {"sync"}
-    assert {o.setting for o in settings.OPTIONS} == fields
+    assert {o.setting for o in flags.OPTIONS} == fields
 
 
 def test_settings_are_frozen(kubeconfig: str) -> None:
