@@ -8,20 +8,22 @@ which applies the client-side rate limit, the timeout, the metrics observer and 
 failures to :mod:`syncer.runtime.errors`.
 
 A kubeconfig file can be missing at start (vCluster writes its Secret only once its controllers
-run) and can be replaced while the syncer runs (the Secret is rotated): :func:`load_configuration`
-raises :class:`KubeconfigError` for the first, and :meth:`KubeApi.reconnect` swaps the
-underlying client in place for the second, so every holder of the :class:`KubeApi` (informer,
-reconciler, event recorder, elector) uses the new credentials from its next request on.
+run) and can be replaced while the syncer runs (the Secret is rotated):
+:func:`kubeconfigs.load_configuration` raises :class:`KubeconfigError` for the first, and
+:meth:`KubeApi.reconnect` swaps the underlying client in place for the second, so every
+holder of the :class:`KubeApi` (informer, reconciler, event recorder, elector) uses the new
+credentials from its next request on. What touches kubernetes-asyncio's internals (its HTTP
+session, its REST layer) is in :mod:`syncer.runtime.sessions`.
+
+About 380 lines: one class with one method per API call the syncer makes, and the request
+plumbing they share; split, each call would sit apart from the error mapping it relies on.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,9 +32,10 @@ from typing import Any, Literal, Protocol, cast
 import aiohttp
 import ijson
 from kubernetes_asyncio import client as k8s
-from kubernetes_asyncio import config as k8s_config
 
-from syncer.runtime import errors
+from syncer.runtime import errors, kubeconfigs, sessions
+from syncer.runtime.kubeconfigs import KubeconfigError as KubeconfigError
+from syncer.runtime.sessions import read_environment_once as read_environment_once
 
 Verb = Literal["get", "list", "watch", "create", "update", "patch", "delete"]
 Json = dict[str, Any]
@@ -100,52 +103,6 @@ Throttle = Callable[[], Awaitable[None]]
 """Awaited before every request; sleeps as long as the client-side rate limit demands."""
 
 
-class KubeconfigError(Exception):
-    """A kubeconfig that cannot be used (yet): missing, unreadable or invalid."""
-
-
-async def load_configuration(
-    kubeconfig: str | Mapping[str, Any] | None, *, context: str | None = None
-) -> k8s.Configuration:
-    """Client configuration from a kubeconfig path, a kubeconfig dict, or (``None``) the pod's
-    service account. Raises :class:`KubeconfigError` naming the problem."""
-    configuration = k8s.Configuration()
-    source = "in-cluster service account" if kubeconfig is None else "kubeconfig"
-    try:
-        if kubeconfig is None:
-            k8s_config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        elif isinstance(kubeconfig, str):
-            source = kubeconfig
-            if _missing(kubeconfig):
-                raise KubeconfigError(f"{kubeconfig}: no such file (yet)")
-            await k8s_config.load_kube_config(
-                config_file=kubeconfig,
-                context=context,
-                client_configuration=configuration,
-                persist_config=False,
-            )
-        else:
-            await k8s_config.load_kube_config_from_dict(
-                dict(kubeconfig), context=context, client_configuration=configuration
-            )
-    except KubeconfigError:
-        raise
-    except Exception as exc:  # the loaders raise ConfigException, OSError, YAML and key errors
-        raise KubeconfigError(f"{source}: {type(exc).__name__}: {exc}") from exc
-    return configuration
-
-
-def _missing(path: str) -> bool:
-    """One stat of a local file (the loader then reads it synchronously too)."""
-    return not os.path.isfile(path)
-
-
-async def _api_client(configuration: k8s.Configuration) -> k8s.ApiClient:
-    api_client = k8s.ApiClient(configuration)
-    await read_environment_once(api_client, configuration)
-    return api_client
-
-
 class KubeApi:
     """A connection to one cluster (``virtual`` or ``host``), used by informers and writers."""
 
@@ -178,9 +135,9 @@ class KubeApi:
         """Client from a kubeconfig path, a kubeconfig dict, or (``None``) the pod's service
         account (:class:`KubeconfigError` if it cannot be used). Connection pool size follows
         kubernetes-asyncio's default (100)."""
-        configuration = await load_configuration(kubeconfig, context=context)
+        configuration = await kubeconfigs.load_configuration(kubeconfig, context=context)
         return cls(
-            await _api_client(configuration),
+            await sessions.api_client(configuration),
             cluster=cluster,
             timeout=request_timeout,
             throttle=throttle,
@@ -203,8 +160,8 @@ class KubeApi:
         Raises :class:`KubeconfigError` (the current client stays) if it cannot be used. The
         old client is closed, so requests and watches still on it fail and are retried.
         """
-        configuration = await load_configuration(kubeconfig, context=context)
-        old, self._api = self._api, await _api_client(configuration)
+        configuration = await kubeconfigs.load_configuration(kubeconfig, context=context)
+        old, self._api = self._api, await sessions.api_client(configuration)
         await old.close()
         return str(old.configuration.host) != str(configuration.host)
 
@@ -379,27 +336,15 @@ class KubeApi:
             await self._throttle()
         started = time.perf_counter()
         code = "error"
-        # kubernetes-asyncio's own call path first rebuilds every body and header dict through
-        # its model serializer (a recursive walk costing more than the HTTP request itself);
-        # the bodies here are plain JSON already, so requests go straight to its REST client,
-        # with its authentication (token refresh included) and connection settings.
-        api = self._api  # one client per request, even if reconnect() swaps it meanwhile
-        headers = {
-            **api.default_headers,
-            "Accept": "application/json",
-            "Content-Type": content_type,
-        }
-        query_params = list(query or [])
-        await api.update_params_for_auth(headers, query_params, ["BearerToken"])
         try:
-            response: aiohttp.ClientResponse = await api.rest_client.request(
+            response = await sessions.send(
+                self._api,  # one client per request, even if reconnect() swaps it meanwhile
                 method,
-                f"{api.configuration.host}{path}",
-                query_params=cast(Any, query_params),  # urlencoded; repeated keys need pairs
-                headers=headers,
+                path,
+                query=query,
                 body=body,
-                _preload_content=False,
-                _request_timeout=read_timeout or self._timeout,
+                content_type=content_type,
+                request_timeout=read_timeout or self._timeout,
             )
             code = str(response.status)
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -434,31 +379,3 @@ class KubeApi:
                 yield event
         except (TimeoutError, aiohttp.ClientError) as exc:
             raise errors.Unreachable(f"{self.cluster}: watch stream broke: {exc!r}") from exc
-
-
-async def read_environment_once(
-    api_client: k8s.ApiClient, configuration: k8s.Configuration
-) -> None:
-    """Read proxy settings once instead of on every request.
-
-    kubernetes-asyncio opens its aiohttp session with ``trust_env=True``, so aiohttp consults
-    ``.netrc`` and the proxy variables in worker threads for *every* request: two thread-pool
-    round trips that cost about as much CPU as the rest of a write. The proxy that applies to
-    this API server is resolved here, once, and the session replaced by one that does not look.
-    """
-    proxy: str | None = configuration.proxy
-    if not proxy:
-        url = urllib.parse.urlsplit(str(configuration.host))
-        if url.hostname and not urllib.request.proxy_bypass(url.hostname):
-            proxy = urllib.request.getproxies().get(url.scheme)
-    rest = api_client.rest_client
-    if proxy:
-        rest.proxy = proxy
-    old: aiohttp.ClientSession = rest.pool_manager
-    rest.pool_manager = aiohttp.ClientSession(
-        connector=old.connector,
-        connector_owner=True,
-        trust_env=False,
-        read_bufsize=2**21,  # as kubernetes-asyncio: large watch events
-    )
-    old.detach()
