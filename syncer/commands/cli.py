@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import cast
 
 import translate
-from syncer.commands import offline
+from syncer.commands import checking, offline
 from syncer.configuration import config, flags, parsing, resolving, settings
 
 _DESCRIPTION = (
@@ -139,7 +139,7 @@ def _dispatch(argv: Sequence[str] | None) -> int:
         return _translate(args)
     if command == "check-config":
         explicit = args.config or os.environ.get(flags.option("config_path").env) or None
-        return offline.check_config_command(
+        return checking.check_config_command(
             path=explicit or config.DEFAULT_PATH,
             explicit=explicit is not None,
             stdout=sys.stdout,

@@ -12,6 +12,11 @@ the process with exit code 1. On SIGTERM or SIGINT intake stops, in-flight write
 lease is released, and the process exits 0 within :data:`SHUTDOWN_BUDGET`, whatever state the
 tasks are in. With ``enabled: false`` in the config the process stays up serving health and
 metrics and syncs nothing, so turning the feature off never crash-loops the vCluster pod.
+
+Connecting (rate limits, waiting for and following kubeconfigs) is in
+:mod:`syncer.commands.connecting`. What stays here, about 370 lines, is one process lifecycle
+(start order, probes, the bounded stop): split further, the shutdown bounds documented on
+:data:`SHUTDOWN_BUDGET` would sit apart from the code that keeps them.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import asyncio
 import contextlib
 import gc
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import prometheus_client
@@ -28,6 +33,7 @@ import structlog
 
 import patches
 import translate
+from syncer.commands import connecting
 from syncer.configuration import settings
 from syncer.pipeline import controller, guarding, reconciling
 from syncer.runtime import (
@@ -36,7 +42,6 @@ from syncer.runtime import (
     errors,
     logs,
     metrics,
-    ratelimiting,
     reloading,
     serving,
     supervising,
@@ -77,37 +82,6 @@ def desire_for(target: translate.Target, patch_list: patches.PatchList) -> recon
             raise errors.PatchFailed(str(exc)) from exc
 
     return desire
-
-
-def throttle(qps: float, burst: int, clock: Clock) -> Callable[[], Awaitable[None]]:
-    """Client-side rate limit: a token bucket shared by every request to one cluster."""
-    bucket = ratelimiting.TokenBucketLimiter(
-        settings=ratelimiting.TokenBucketSettings(qps=qps, burst=burst), clock=clock
-    )
-
-    async def wait() -> None:
-        delay = bucket.when("requests")
-        if delay > 0:
-            await clock.sleep(delay)
-
-    return wait
-
-
-async def connect(
-    kubeconfig: str | dict[str, Any] | None,
-    *,
-    cluster: str,
-    qps: float,
-    burst: int,
-    observer: clients.RequestObserver,
-    clock: Clock,
-) -> clients.KubeApi:
-    return await clients.KubeApi.connect(
-        kubeconfig,
-        cluster=cluster,
-        throttle=throttle(qps, burst, clock),
-        observer=observer,
-    )
 
 
 class Syncer:
@@ -329,39 +303,25 @@ class Syncer:
     async def _connect(
         self, cluster: str, kubeconfig: str | None, qps: float, burst: int
     ) -> clients.KubeApi:
-        """A client for ``cluster``, once its kubeconfig exists and loads; a kubeconfig file is
-        then followed for changes (:class:`reloading.KubeconfigWatch`)."""
+        """A client for ``cluster`` once it can be had, its wait shown on ``/readyz``."""
         wait = "virtual-kubeconfig" if cluster == "virtual" else "host-api"
-        seen = None if kubeconfig is None else reloading.fingerprint(kubeconfig)
-
-        async def attempt() -> clients.KubeApi:
-            nonlocal seen
-            if kubeconfig is not None:
-                seen = reloading.fingerprint(kubeconfig)
-            return await connect(
-                kubeconfig,
-                cluster=cluster,
-                qps=qps,
-                burst=burst,
-                observer=self.metrics,
-                clock=self.clock,
-            )
 
         def waiting(reason: str | None) -> None:
             self._pending[wait] = reason
 
-        api = await reloading.wait_and_connect(
-            attempt, cluster=cluster, waiting=waiting, clock=self.clock
+        api, watch = await connecting.connect_and_follow(
+            kubeconfig,
+            cluster=cluster,
+            qps=qps,
+            burst=burst,
+            observer=self.metrics,
+            clock=self.clock,
+            waiting=waiting,
+            poll=self.kubeconfig_poll,
+            on_reconnected=lambda moved: self._reconnected(cluster, moved),
         )
-        if kubeconfig is not None:
-            self.watches[cluster] = reloading.KubeconfigWatch(
-                path=kubeconfig,
-                api=api,
-                on_reconnected=lambda moved: self._reconnected(cluster, moved),
-                clock=self.clock,
-                seen=seen,
-                interval=self.kubeconfig_poll,
-            )
+        if watch is not None:
+            self.watches[cluster] = watch
         return api
 
     def _reconnected(self, cluster: str, moved: bool) -> None:
