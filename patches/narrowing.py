@@ -36,12 +36,13 @@ import functools
 import ipaddress
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias, cast
+from typing import Any, Final, TypeAlias, cast, get_args
+
+from translate.types import Operator
 
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-Operator = Literal["In", "NotIn", "Exists", "DoesNotExist"]
-_OPERATORS: Final[frozenset[str]] = frozenset({"In", "NotIn", "Exists", "DoesNotExist"})
+_OPERATORS: Final[frozenset[str]] = frozenset(get_args(Operator))
 
 
 class _Unreadable(Exception):

@@ -14,7 +14,7 @@ API_VERSION = "networking.k8s.io/v1"
 KIND = "NetworkPolicy"
 
 Operator = Literal["In", "NotIn", "Exists", "DoesNotExist"]
-PolicyType = Literal["Ingress", "Egress"]
+"""A label selector requirement's operator (what the API accepts)."""
 
 
 class LabelSelectorRequirement(TypedDict):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any, Final, Literal, Protocol, TextIO, get_args
+from typing import Any, Final, Literal, TextIO, get_args
 
 import structlog
 from structlog import typing as st
@@ -34,19 +34,6 @@ DEFAULT_LOGGER_NAME: Final = "netpol-syncer"
 
 # Keys a reader looks for first; the rest of a JSON line follows in the order it was bound.
 _LEADING_KEYS: Final = ("timestamp", "level", "logger", "event")
-
-
-class NamespacedName(Protocol):
-    """Anything with a namespace and a name, such as ``translate.ObjectKey``."""
-
-    @property
-    def namespace(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-
-ObjectRef = NamespacedName | str
 
 
 def parse_level(level: str) -> int:
@@ -129,32 +116,6 @@ def get_logger(name: str = DEFAULT_LOGGER_NAME) -> st.FilteringBoundLogger:
     """A logger whose events carry ``logger=name``; pass ``__name__``."""
     logger: st.FilteringBoundLogger = structlog.get_logger(name)
     return logger
-
-
-def object_ref(ref: ObjectRef) -> str:
-    """``namespace/name`` of an object key (a string is taken as already formatted)."""
-    return ref if isinstance(ref, str) else f"{ref.namespace}/{ref.name}"
-
-
-def bind_objects(
-    log: st.FilteringBoundLogger,
-    *,
-    virtual: ObjectRef | None = None,
-    host: ObjectRef | None = None,
-) -> st.FilteringBoundLogger:
-    """``log`` with ``virtual="ns/name"`` and ``host="hostns/hostname"`` bound.
-
-    Log each write once through it with the action, so one line links both objects::
-
-        logs.bind_objects(log, virtual=key, host=host_key).info("host policy written",
-                                                                action="update")
-    """
-    keys: dict[str, str] = {}
-    if virtual is not None:
-        keys["virtual"] = object_ref(virtual)
-    if host is not None:
-        keys["host"] = object_ref(host)
-    return log.bind(**keys)
 
 
 # -- internals ------------------------------------------------------------------------------------

@@ -7,8 +7,7 @@ when to retry, and tests can assert exact delay sequences on a ``clock.FakeClock
 
 Server-side pushback: a 429 or 503 with ``Retry-After: N`` must not be retried sooner than N
 seconds, but must still count as a failure for the key's backoff. Do both with one call:
-``queue.add_rate_limited(key, at_least=N)``, i.e. ``max(N, limiter.when(key))``; or, without a
-queue, ``at_least(limiter, key, N)``.
+``queue.add_rate_limited(key, at_least=N)``, i.e. ``max(N, limiter.when(key))``.
 """
 
 from __future__ import annotations
@@ -37,11 +36,6 @@ class RateLimiter(Protocol):
     @property
     def tracked(self) -> int:
         """Keys with a failure history kept (memory that ``forget`` releases)."""
-
-
-def at_least(limiter: RateLimiter, key: Hashable, retry_after: float | None) -> float:
-    """The delay honouring a server's ``Retry-After`` while still counting the failure."""
-    return max(retry_after or 0.0, limiter.when(key))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -195,12 +189,6 @@ class TokenBucketLimiter:
     def tracked(self) -> int:
         """Always 0: the bucket has no per-key state."""
         return 0
-
-    @property
-    def tokens(self) -> float:
-        """Tokens available now (negative: reserved ahead); for tests and debugging."""
-        self._refill()
-        return self._tokens
 
     def _refill(self) -> None:
         now = self._clock.now()

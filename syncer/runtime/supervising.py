@@ -66,7 +66,6 @@ class _State:
     restarting: bool = False
     crashes: int = 0
     """Crashes of the current streak."""
-    restarts: int = 0
     last_error: str | None = None
     gave_up: bool = False
 
@@ -148,5 +147,4 @@ class Supervisor:
             raise TaskFailed(name, state.crashes) from exc
         delay = policy.delay(state.crashes)
         log.error("task crashed; restarting", task=name, retry_in=delay, exc_info=exc)
-        state.restarts += 1
         await self._clock.sleep(delay)

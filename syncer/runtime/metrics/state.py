@@ -65,17 +65,6 @@ class StateMetrics(labels.Labelled):
             self._waiting.labels(what).set(0)
         self._is_leader = False
 
-    def set_policies(
-        self, *, virtual: int | None = None, host: int | None = None, synced: int | None = None
-    ) -> None:
-        """Set the policy-count gauges that are given; the others keep their values."""
-        if virtual is not None:
-            self._virtual_policies.set(virtual)
-        if host is not None:
-            self._host_policies.set(host)
-        if synced is not None:
-            self._synced_policies.set(synced)
-
     def track_policies(
         self,
         *,
@@ -86,8 +75,7 @@ class StateMetrics(labels.Labelled):
         """Read the given policy counts at scrape time instead (e.g. ``lambda: len(cache)``).
 
         Costs nothing on the hot path. The callables run in the server's thread (the event
-        loop), so they must be cheap and must not block. A tracked gauge ignores
-        :meth:`set_policies`.
+        loop), so they must be cheap and must not block.
         """
         for gauge, read in (
             (self._virtual_policies, virtual),

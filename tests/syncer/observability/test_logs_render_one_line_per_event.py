@@ -10,11 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog
 from structlog import testing
 
 from syncer.runtime import logs
-from translate import ObjectKey
 
 
 @pytest.fixture(autouse=True)
@@ -132,33 +130,6 @@ def test_loggers_created_before_configure_follow_it() -> None:
     early.info("dropped")
     early.warning("kept")
     assert [line["event"] for line in json_lines(stream)] == ["kept"]
-
-
-def test_bind_objects_puts_both_keys_on_the_write_line() -> None:
-    """bind_objects adds virtual and host keys as namespace/name strings."""
-    configured()
-    log = logs.get_logger("syncer.pipeline.reconciling")
-    with testing.capture_logs() as captured:
-        logs.bind_objects(
-            log, virtual=ObjectKey("team-a", "deny-all"), host="vc-ns/deny-all-x-team-a-x-vc"
-        ).info("host policy written", action="create")
-    assert captured == [
-        {
-            "virtual": "team-a/deny-all",
-            "host": "vc-ns/deny-all-x-team-a-x-vc",
-            "action": "create",
-            "event": "host policy written",
-            "log_level": "info",
-        }
-    ]
-
-
-def test_bind_objects_omits_a_key_it_was_not_given() -> None:
-    """Without a host key (e.g. a skipped reconcile) only the virtual key is bound."""
-    with testing.capture_logs() as captured:
-        logs.bind_objects(structlog.get_logger(), virtual="team-a/web").info("skipped")
-    assert "host" not in captured[0]
-    assert captured[0]["virtual"] == "team-a/web"
 
 
 def test_capture_logs_respects_the_configured_level() -> None:

@@ -62,7 +62,7 @@ def exercised() -> metrics.Metrics:
     m.waited(0.001)
     m.watch_restarted("virtual", "gone")
     m.observe_api("host", "create", 201, 0.003)
-    m.set_policies(virtual=2, host=2, synced=1)
+    m.track_policies(virtual=lambda: 2, host=lambda: 2, synced=lambda: 1)
     m.drift_repaired("reverted")
     m.sync_error("PatchFailed")
     m.event_emitted("Warning", "SyncError")

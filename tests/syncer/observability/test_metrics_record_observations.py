@@ -97,17 +97,15 @@ def test_leader_transitions_count_changes_only() -> None:
     assert value(m, "leader_transitions_total") == 3
 
 
-def test_policy_gauges_can_be_set_or_tracked() -> None:
-    """set_policies sets the given gauges; track_policies reads callables at scrape time."""
+def test_policy_gauges_are_read_at_scrape_time() -> None:
+    """track_policies reads the given callables at each scrape; untracked gauges stay 0."""
     m = metrics.Metrics()
-    m.set_policies(virtual=5, host=4, synced=3)
-    m.set_policies(synced=4)
-    assert (value(m, "virtual_policies"), value(m, "host_policies")) == (5, 4)
-    assert value(m, "synced_policies") == 4
     cache = {"a": 1}
-    m.track_policies(virtual=lambda: len(cache))
+    m.track_policies(virtual=lambda: len(cache), synced=lambda: 4)
+    assert (value(m, "virtual_policies"), value(m, "synced_policies")) == (1, 4)
     cache["b"] = 2
     assert value(m, "virtual_policies") == 2
+    assert value(m, "host_policies") == 0
 
 
 def test_informer_synced_flips_per_cluster() -> None:
