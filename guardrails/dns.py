@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from guardrails.envelope import Narrowed
 from translate import host_pod_selector, markers
@@ -25,7 +25,23 @@ from translate.types import NetworkPolicy, NetworkPolicyPeer
 
 DNS_PORT = 53
 DNS_NAMESPACE = "kube-system"
+DNS_SERVICE = "kube-dns"
 DNS_PROTOCOLS = ("UDP", "TCP")
+
+DEFAULT_SERVICE: Final[Mapping[str, Any]] = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": DNS_SERVICE, "namespace": DNS_NAMESPACE},
+    "spec": {
+        "selector": {"k8s-app": "kube-dns"},
+        "ports": [
+            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 1053},
+            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 1053},
+        ],
+    },
+}
+"""The virtual kube-dns Service every vCluster creates: CoreDNS listens on 1053 behind it,
+selected by ``k8s-app: kube-dns``. Offline commands assume it; the demo seeds it. Read only."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,6 +38,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeAlias, cast, get_args
 
+from translate.jsondata import escape as _escape
 from translate.types import Operator
 
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -469,7 +470,3 @@ def _object(value: object, path: str, fields: frozenset[str]) -> Mapping[str, An
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Final, cast
 
 from patches.types import AddOperation, JSONValue, Operation, RemoveOperation
+from translate import jsondata
 
 FIELDS: Final = frozenset({"expression", "reverseExpression", "reference", "labels", "javascript"})
 """Fields that mark an entry as vCluster's own syntax (``javascript`` is an older spelling)."""
@@ -109,7 +110,7 @@ def to_pointer(path: str) -> str | None:
     for prefix in ("metadata.labels.", "metadata.annotations."):
         rest = text[len(prefix) :]
         if text.startswith(prefix) and rest and not rest.startswith("[") and "[" not in rest:
-            return _join([*prefix.rstrip(".").split("."), rest])
+            return jsondata.pointer([*prefix.rstrip(".").split("."), rest])
     parts: list[str] = []
     position = 0
     while position < len(text):
@@ -128,7 +129,7 @@ def to_pointer(path: str) -> str | None:
         else:
             parts.append(single if single is not None else plain)
         position = match.end()
-    return _join(parts) if parts else None
+    return jsondata.pointer(parts) if parts else None
 
 
 def flow(operation: Operation) -> str:
@@ -162,7 +163,3 @@ def _constant(expression: str) -> JSONValue | object:
         number: JSONValue = json.loads(text)
         return number
     return _WILDCARD
-
-
-def _join(parts: list[str]) -> str:
-    return "".join("/" + p.replace("~", "~0").replace("/", "~1") for p in parts)

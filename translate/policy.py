@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from translate.metadata import host_metadata
 from translate.spec import host_spec
 from translate.types import API_VERSION, KIND, NetworkPolicy, ObjectKey, Target
@@ -21,7 +24,7 @@ def to_host(virtual: NetworkPolicy, target: Target) -> NetworkPolicy:
     }
 
 
-def key_of(virtual: NetworkPolicy) -> ObjectKey:
-    """The virtual object's own key."""
-    meta = virtual.get("metadata") or {}
+def key_of(obj: Mapping[str, Any]) -> ObjectKey:
+    """An object's own key (``namespace``, ``name``; empty when absent), virtual or host."""
+    meta = obj.get("metadata") or {}
     return ObjectKey(namespace=meta.get("namespace", ""), name=meta.get("name", ""))

@@ -30,6 +30,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from translate import markers
+from translate.jsondata import escape as _escape
 from translate.naming import DNS_SUBDOMAIN, MAX_NAME_LENGTH
 
 
@@ -154,8 +155,3 @@ def _selector_keys(selector: Mapping[str, Any], path: str, vc: str) -> Iterator[
 
 def _mapping(value: object) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-
-
-def _escape(key: str) -> str:
-    """JSON pointer escaping (RFC 6901), so messages name fields the way patches do."""
-    return key.replace("~", "~0").replace("/", "~1")

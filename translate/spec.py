@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, TypeVar, cast
 
-from translate import markers
+from translate import jsondata, markers
 from translate.naming import host_label_key, host_namespace_label_key
 from translate.selectors import merge_selectors, rewrite_selector
 from translate.types import (
@@ -42,7 +42,7 @@ def host_pod_selector(
 def host_peer(peer: NetworkPolicyPeer, virtual_namespace: str, vcluster: str) -> NetworkPolicyPeer:
     """One ``from``/``to`` entry on the host: an ipBlock copied, or a scoped pod selector."""
     if peer.get("ipBlock") is not None:
-        return {"ipBlock": _copy(peer["ipBlock"])}
+        return {"ipBlock": jsondata.copy_json(peer["ipBlock"])}
     selector = rewrite_selector(peer.get("podSelector") or {}, vcluster, host_label_key)
     namespace_selector = peer.get("namespaceSelector")
     if namespace_selector is not None:
@@ -63,7 +63,7 @@ def _host_rule(
     translated; a rule without peers stays without (it means any source or destination)."""
     out: dict[str, Any] = {}
     if rule.get("ports") is not None:
-        out["ports"] = _copy(rule["ports"])
+        out["ports"] = jsondata.copy_json(rule["ports"])
     peers = rule.get(peers_field)
     if peers:
         out[peers_field] = [host_peer(p, virtual_namespace, vcluster) for p in peers]
@@ -88,13 +88,3 @@ def host_spec(spec: NetworkPolicySpec, virtual_namespace: str, vcluster: str) ->
     if spec.get("policyTypes") is not None:
         out["policyTypes"] = list(spec["policyTypes"])
     return out
-
-
-def _copy(value: _T) -> _T:
-    """Deep copy of JSON data; several times faster than :func:`copy.deepcopy` on it."""
-    data: Any = value
-    if type(data) is dict:
-        return cast(_T, {k: _copy(v) for k, v in data.items()})
-    if type(data) is list:
-        return cast(_T, [_copy(v) for v in data])
-    return value

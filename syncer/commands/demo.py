@@ -27,6 +27,7 @@ import aiohttp
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+import guardrails
 from kubesim import KubeSim
 from syncer.commands import running
 from syncer.configuration import config, settings
@@ -45,19 +46,6 @@ guardrails:
   blockedCIDRs: [169.254.169.254/32, 203.0.113.7/32]
 """
 """Seeded after the example vcluster.yaml, so the demo shows a narrowed policy and DNS."""
-KUBE_DNS: dict[str, Any] = {
-    "apiVersion": "v1",
-    "kind": "Service",
-    "metadata": {"name": "kube-dns", "namespace": "kube-system"},
-    "spec": {
-        "selector": {"k8s-app": "kube-dns"},
-        "ports": [
-            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 1053},
-            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 1053},
-        ],
-    },
-}
-"""The virtual kube-dns Service every vCluster has: CoreDNS listens on 1053 behind it."""
 
 
 def main(argv: list[str]) -> int:
@@ -93,7 +81,7 @@ async def _demo(*, keep_running: bool, out: TextIO) -> int:
         workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="netpol-demo-")))
         async with KubeSim() as virtual, KubeSim(namespaces=["default", HOST_NAMESPACE]) as host:
             policies = _seed(virtual, examples / "policies")
-            virtual.store.create(copy.deepcopy(KUBE_DNS))
+            virtual.store.create(copy.deepcopy(dict(guardrails.dns.DEFAULT_SERVICE)))
             config_path = workdir / "vcluster.yaml"
             example = (examples / "vcluster.yaml").read_text(encoding="utf-8")
             config_path.write_text(example + DEMO_GUARDRAILS, encoding="utf-8")

@@ -167,27 +167,14 @@ def translate_item(
         raise ValueError(f"{item.where}: {exc}") from exc
 
 
-OFFLINE_DNS_SERVICE: Final[dict[str, Any]] = {
-    "metadata": {"name": "kube-dns", "namespace": "kube-system"},
-    "spec": {
-        "selector": {"k8s-app": "kube-dns"},
-        "ports": [
-            {"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 1053},
-            {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 1053},
-        ],
-    },
-}
-"""The kube-dns Service every vCluster creates (CoreDNS on 1053, selected by
-``k8s-app: kube-dns``): offline, ``dns: auto`` assumes it, since there is no cluster to read."""
-
-
 def offline_context(sync: config.NetworkPolicySync, target: translate.Target) -> guardrails.Context:
-    """What ``run`` would know about the vCluster, assumed: the default kube-dns Service, and
-    CoreDNS embedded in the control-plane pod when the config file says so."""
+    """What ``run`` would know about the vCluster, assumed: the default kube-dns Service
+    (offline there is no cluster to read), and CoreDNS embedded in the control-plane pod when
+    the config file says so."""
     if sync.guardrails.dns != "auto":
         return guardrails.Context()
     facts = guardrails.facts_from_service(
-        OFFLINE_DNS_SERVICE, target.vcluster, embedded=sync.dns_embedded
+        guardrails.dns.DEFAULT_SERVICE, target.vcluster, embedded=sync.dns_embedded
     )
     return guardrails.Context(dns=facts)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from syncer.runtime.clock import Clock
 from translate import ObjectKey, markers
+from translate.policy import key_of as key_of
 
 Json = dict[str, Any]
 Change = tuple[Json | None, Json | None]
@@ -28,11 +29,6 @@ Change = tuple[Json | None, Json | None]
 IndexFunc = Callable[[Json], Iterable[str]]
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
-
-
-def key_of(obj: Mapping[str, Any]) -> ObjectKey:
-    meta = obj.get("metadata") or {}
-    return ObjectKey(namespace=meta.get("namespace", ""), name=meta.get("name", ""))
 
 
 def strip_host(obj: Json) -> Json:

@@ -16,26 +16,23 @@ from collections.abc import Callable
 import structlog
 
 import guardrails
-from syncer.pipeline import caching
+from syncer.pipeline import caching, services
 from syncer.pipeline.guarding import Guard
-from syncer.pipeline.owning import _RestartsOnly
-from syncer.pipeline.watching import Informer, WatchMetrics
+from syncer.pipeline.watching import WatchMetrics
 from syncer.runtime import clients
 from syncer.runtime.clock import Clock
 
 log = structlog.get_logger("syncer.pipeline.dnswatch")
 
-NAMESPACE = "kube-system"
-NAME = "kube-dns"
+NAMESPACE = guardrails.dns.DNS_NAMESPACE
+NAME = guardrails.dns.DNS_SERVICE
 
 
 def _selector_and_ports(obj: caching.Json) -> caching.Json:
     """Only what the DNS facts read: identity, selector and ports."""
-    meta = obj.get("metadata") or {}
     spec = obj.get("spec") or {}
-    keep = ("name", "namespace", "uid", "resourceVersion")
     return {
-        "metadata": {k: meta[k] for k in keep if k in meta},
+        **services.identity(obj),
         "spec": {"selector": spec.get("selector"), "ports": spec.get("ports") or []},
     }
 
@@ -54,15 +51,13 @@ class DnsWatch:
     ) -> None:
         self._guard = guard
         self._on_change = on_change
-        self.store = caching.Store(strip=_selector_and_ports)
-        self.informer = Informer(
+        self.store, self.informer = services.follow(
             api=api,
-            resource=clients.SERVICES,
-            store=self.store,
-            on_change=self._changed,
             namespace=NAMESPACE,
-            field_selector=f"metadata.name={NAME}",
-            metrics=_RestartsOnly(metrics) if metrics is not None else None,
+            name=NAME,
+            strip=_selector_and_ports,
+            on_change=self._changed,
+            metrics=metrics,
             clock=clock,
         )
 

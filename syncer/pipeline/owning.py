@@ -28,8 +28,8 @@ from typing import Any
 
 import structlog
 
-from syncer.pipeline import caching
-from syncer.pipeline.watching import Informer, WatchMetrics
+from syncer.pipeline import caching, services
+from syncer.pipeline.watching import WatchMetrics
 from syncer.runtime import clients
 from syncer.runtime.clock import Clock
 from translate import NetworkPolicy, ObjectKey, Target, service_owner_reference, with_owner
@@ -37,27 +37,6 @@ from translate import NetworkPolicy, ObjectKey, Target, service_owner_reference,
 log = structlog.get_logger("syncer.pipeline.owning")
 
 Desire = Callable[[NetworkPolicy], NetworkPolicy]
-
-
-def _identity_only(obj: caching.Json) -> caching.Json:
-    """A Service is kept as its name, namespace, uid and resourceVersion: nothing else is read."""
-    meta = obj.get("metadata") or {}
-    keep = ("name", "namespace", "uid", "resourceVersion")
-    return {"metadata": {k: meta[k] for k in keep if k in meta}}
-
-
-class _RestartsOnly:
-    """Watch restarts of the Service informer count with the host's; its initial list does not
-    set ``informer_synced``, which reports the NetworkPolicy informers."""
-
-    def __init__(self, metrics: WatchMetrics) -> None:
-        self._metrics = metrics
-
-    def watch_restarted(self, cluster: str, reason: str) -> None:
-        self._metrics.watch_restarted(cluster, reason)
-
-    def informer_synced(self, cluster: str) -> None:
-        pass
 
 
 class ServiceOwner:
@@ -75,15 +54,13 @@ class ServiceOwner:
         self._target = target
         self._on_change = on_change
         self._key = ObjectKey(target.host_namespace, target.vcluster)
-        self.store = caching.Store(strip=_identity_only)
-        self.informer = Informer(
+        self.store, self.informer = services.follow(
             api=api,
-            resource=clients.SERVICES,
-            store=self.store,
-            on_change=self._changed,
             namespace=target.host_namespace,
-            field_selector=f"metadata.name={target.vcluster}",
-            metrics=_RestartsOnly(metrics) if metrics is not None else None,
+            name=target.vcluster,
+            strip=services.identity,
+            on_change=self._changed,
+            metrics=metrics,
             clock=clock,
         )
         self.uid: str | None = None
