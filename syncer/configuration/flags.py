@@ -59,9 +59,15 @@ class Option:
         return f"{self.help} (default: {self.shown_default})"
 
 
-def _duration(setting: str, flag: str, help: str, **kwargs: Any) -> Option:
-    parse = kwargs.pop("parse", parsing.parse_positive_duration)
-    return Option(setting, flag, parse, help, "DURATION", show=parsing.format_duration, **kwargs)
+def _duration(
+    setting: str,
+    flag: str,
+    help: str,
+    *,
+    parse: Callable[[str], float] = parsing.parse_positive_duration,
+) -> Option:
+    """A flag taking a duration (``15s``, ``1m30s``), its default shown the same way."""
+    return Option(setting, flag, parse, help, "DURATION", show=parsing.format_duration)
 
 
 OPTIONS: Final[tuple[Option, ...]] = (

@@ -89,7 +89,7 @@ def test_alerts_cover_the_failure_modes(render: Render) -> None:
 
 
 def test_alert_expressions_use_only_existing_metrics(render: Render) -> None:
-    """Every metric name in an alert expression is one syncer/runtime/metrics.py registers."""
+    """Every metric name in an alert expression is one syncer/runtime/metrics registers."""
     names = exposed_names()
     for rule in rules(render(MONITORING)):
         used = set(METRIC_NAME.findall(rule["expr"]))
@@ -154,7 +154,7 @@ def test_dashboard_is_a_grafana_sidecar_configmap(render: Render) -> None:
 
 
 def test_dashboard_queries_use_only_existing_metrics(render: Render) -> None:
-    """Every metric name in a panel or variable query is one syncer/runtime/metrics.py registers."""
+    """Every metric name in a panel or variable query is one syncer/runtime/metrics registers."""
     names = exposed_names()
     exprs = dashboard_exprs(dashboard(render(MONITORING)))
     used = {name for expr in exprs for name in METRIC_NAME.findall(expr)}
