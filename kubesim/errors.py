@@ -246,7 +246,7 @@ def invalid_object(kind: str, group: str, name: str, errors: Sequence[FieldError
     """422 with one cause per field error, worded like ``apierrors.NewInvalid``."""
     qualified = f"{kind}.{group}" if group else kind
     joined = str(errors[0]) if len(errors) == 1 else "[" + ", ".join(map(str, errors)) + "]"
-    details: JsonObject = {"name": name}
+    details: JsonObject = {"name": name} if name else {}
     if group:
         details["group"] = group
     details["kind"] = kind

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from kubesim import errors, patching, routing, selectors, tables, watching, wire
+from kubesim import errors, managed, patching, routing, selectors, tables, versions, watching, wire
 from kubesim.counters import Counters
 from kubesim.discovery import AGGREGATED_CONTENT_TYPE, Discovery, version_info
 from kubesim.faults import Faults
@@ -37,6 +37,14 @@ _log = logging.getLogger("kubesim")
 _DEFAULT_WATCH_TIMEOUT = 1800.0
 _TOO_LARGE_WAIT = 3.0
 _HEALTH = {"/healthz", "/livez", "/readyz"}
+_OPTIONS = {
+    "create": "CreateOptions",
+    "update": "UpdateOptions",
+    "patch": "PatchOptions",
+    "delete": "DeleteOptions",
+    "deletecollection": "DeleteOptions",
+}
+"""The options kind upstream names in a 422 for a bad ``dryRun``/``fieldValidation``."""
 
 
 @dataclass(eq=False)
@@ -60,8 +68,6 @@ class Api:
     server_address: Callable[[], str]
     denied: list[Denial] = field(default_factory=list)
     watches: set[ActiveWatch] = field(default_factory=set)
-    applied: dict[tuple[str, str], JsonObject] = field(default_factory=dict)
-    """Last server-side-apply configuration per (object uid, field manager)."""
 
     def __post_init__(self) -> None:
         self.discovery = Discovery(self.registry)
@@ -91,6 +97,12 @@ class Api:
             # visible in the test log), not like a dropped connection.
             _log.exception("kubesim failed to serve %s %s", request.method, request.path_qs)
             response = wire.error_response(errors.internal(f"{type(exc).__name__}: {exc}"))
+        if (
+            isinstance(response, web.Response)
+            and response.content_type == wire.JSON
+            and wire.wants_yaml(request.headers.get("Accept", ""))
+        ):
+            response = wire.as_yaml(response)
         if info.is_resource:
             self.counters.record_response(info.verb, info.qualified_resource, response.status)
         return response
@@ -205,8 +217,12 @@ class Api:
             return await self._watch(request, rtype, namespace, info)
         if verb == "deletecollection":
             return await self._delete_collection(request, rtype, namespace)
-        dry_run = wire.dry_run(query.getall("dryRun", []))
-        validation = wire.field_validation(query.get("fieldValidation"))
+        options = _OPTIONS.get(verb, "CreateOptions")
+        dry_run = wire.dry_run(query.getall("dryRun", []), options)
+        validation = wire.field_validation(query.get("fieldValidation"), options)
+        manager = managed.Manager(
+            managed.manager_from(query.get("fieldManager"), request.headers.get("User-Agent"))
+        )
         if verb == "create":
             if info.name:
                 raise errors.method_not_allowed("create", rtype.group_resource)
@@ -214,7 +230,12 @@ class Api:
                 raise errors.path_not_found()
             body = await wire.read_object(request)
             result = self.storage.create(
-                rtype, body, namespace=namespace, dry_run=dry_run, field_validation=validation
+                rtype,
+                body,
+                namespace=namespace,
+                dry_run=dry_run,
+                field_validation=validation,
+                manager=manager,
             )
             return self._write_response(request, rtype, result, 201)
         if verb == "update":
@@ -227,10 +248,11 @@ class Api:
                 dry_run=dry_run,
                 field_validation=validation,
                 subresource=info.subresource or None,
+                manager=manager,
             )
             return self._write_response(request, rtype, result, 201 if result.created else 200)
         if verb == "patch":
-            return await self._patch(request, rtype, namespace, info, dry_run, validation)
+            return await self._patch(request, rtype, namespace, info, dry_run, validation, manager)
         if verb == "delete":
             return await self._delete(request, rtype, namespace, info.name, dry_run)
         raise errors.method_not_allowed(verb, rtype.group_resource)
@@ -259,6 +281,7 @@ class Api:
     def _list(self, request: web.BaseRequest, rtype: ResourceType, namespace: str) -> web.Response:
         query = request.query
         label_selector, field_selector = wire.parse_selectors(query, rtype)
+        wire.int_param(query.get("timeoutSeconds"), "timeoutSeconds")
         result = self.storage.list(
             rtype,
             namespace=namespace or None,
@@ -297,6 +320,21 @@ class Api:
             wire.int_param(query.get("timeoutSeconds"), "timeoutSeconds") or _DEFAULT_WATCH_TIMEOUT
         )
         send_initial = query.get("sendInitialEvents")
+        if send_initial is not None and query.get("resourceVersionMatch") != "NotOlderThan":
+            raise errors.invalid_object(
+                "ListOptions",
+                "meta.k8s.io",
+                "",
+                [
+                    errors.forbidden(
+                        "resourceVersionMatch",
+                        "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
+                    )
+                ],
+            )
+        requested = query.get("resourceVersion") or ""
+        if requested and not requested.isdigit():
+            raise errors.ApiError(500, "", versions.rv_syntax_error(requested))
         as_table = tables.wants_table(request.headers.get("Accept", ""))
         if not as_table:
             wire.check_acceptable(request)
@@ -364,6 +402,7 @@ class Api:
         info: routing.RequestInfo,
         dry_run: bool,
         validation: FieldValidation,
+        manager: managed.Manager,
     ) -> web.Response:
         content_type = request.headers.get("Content-Type", "")
         body = await request.read()
@@ -382,6 +421,7 @@ class Api:
             dry_run=dry_run,
             field_validation=validation,
             subresource=subresource,
+            manager=manager,
         )
         return self._write_response(request, rtype, result, 200)
 
@@ -399,11 +439,15 @@ class Api:
             raise errors.unsupported_media_type(
                 patching.accepted_types(rtype.patch_meta is not None)
             )
-        manager = request.query.get("fieldManager")
-        if not manager:
-            raise errors.bad_request(
-                "PATCH requests with apply content type require a fieldManager"
+        name = request.query.get("fieldManager")
+        if not name:
+            raise errors.invalid_object(
+                "PatchOptions",
+                "meta.k8s.io",
+                "",
+                [errors.required("fieldManager", "is required for apply patch")],
             )
+        force = (request.query.get("force") or "").lower() == "true"
         applied = patching.parse_apply(body)
         meta = applied.get("metadata") or {}
         if meta.get("name") and meta["name"] != info.name:
@@ -411,7 +455,11 @@ class Api:
                 f"the name of the object ({meta['name']}) does not match the name on the URL "
                 f"({info.name})"
             )
+        fields = managed.applied_fields(rtype.body, applied)
+        manager = managed.Manager(name, "Apply", frozenset(fields))
         current = self.storage.find(rtype, namespace, info.name)
+        live = current.copy() if current is not None else None
+        removed = managed.check_apply(rtype.body, live, fields, name, force)
         if current is None:
             obj = json.loads(json.dumps(applied))
             obj.setdefault("metadata", {})["name"] = info.name
@@ -421,26 +469,21 @@ class Api:
                 namespace=namespace or None,
                 dry_run=dry_run,
                 field_validation=validation,
+                manager=manager,
             )
-            status = 201
-        else:
-            uid = current.uid
-            previous = self.applied.get((uid, manager))
-            mutate = patching.apply_configuration(applied, previous, rtype.patch_meta)
-            result = self.storage.patch(
-                rtype,
-                namespace,
-                info.name,
-                mutate,
-                dry_run=dry_run,
-                field_validation=validation,
-                subresource=info.subresource or None,
-            )
-            status = 200
-        if not dry_run:
-            uid = result.entry.uid
-            self.applied[(uid, manager)] = applied
-        return self._write_response(request, rtype, result, status)
+            return self._write_response(request, rtype, result, 201)
+        mutate = patching.apply_configuration(applied, removed, rtype.patch_meta)
+        result = self.storage.patch(
+            rtype,
+            namespace,
+            info.name,
+            mutate,
+            dry_run=dry_run,
+            field_validation=validation,
+            subresource=info.subresource or None,
+            manager=manager,
+        )
+        return self._write_response(request, rtype, result, 200)
 
     async def _review(self, request: web.BaseRequest, rtype: ResourceType) -> web.Response:
         """SelfSubjectAccessReview / SelfSubjectReview: answered from RBAC, never stored."""
@@ -488,7 +531,7 @@ class Api:
     ) -> web.Response:
         options = await wire.read_delete_options(request)
         preconditions = options.get("preconditions") or {}
-        dry_run = dry_run or wire.dry_run(options.get("dryRun") or [])
+        dry_run = dry_run or wire.dry_run(options.get("dryRun") or [], "DeleteOptions")
         result = self.storage.delete(
             rtype,
             namespace,
@@ -519,8 +562,8 @@ class Api:
         query = request.query
         options = await wire.read_delete_options(request)
         label_selector, field_selector = wire.parse_selectors(query, rtype)
-        dry_run = wire.dry_run(query.getall("dryRun", [])) or wire.dry_run(
-            options.get("dryRun") or []
+        dry_run = wire.dry_run(query.getall("dryRun", []), "DeleteOptions") or wire.dry_run(
+            options.get("dryRun") or [], "DeleteOptions"
         )
         entries = self.storage.delete_collection(
             rtype,

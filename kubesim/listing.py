@@ -67,11 +67,28 @@ def list_bucket(
     else:
         requested = parse_rv(resource_version)
         match = resource_version_match or ""
-        if match and match not in ("Exact", "NotOlderThan"):
-            raise errors.bad_request(f'resourceVersionMatch "{match}" is not supported')
         if match and requested is None:
-            raise errors.bad_request(
-                "resourceVersionMatch is forbidden unless resourceVersion is provided"
+            raise errors.invalid_object(
+                "ListOptions",
+                "meta.k8s.io",
+                "",
+                [
+                    errors.forbidden(
+                        "resourceVersionMatch",
+                        "resourceVersionMatch is forbidden unless resourceVersion is provided",
+                    )
+                ],
+            )
+        if match and match not in ("Exact", "NotOlderThan"):
+            raise errors.invalid_object(
+                "ListOptions",
+                "meta.k8s.io",
+                "",
+                [
+                    errors.not_supported(
+                        "resourceVersionMatch", match, ["Exact", "NotOlderThan", ""]
+                    )
+                ],
             )
         if requested is not None and requested > current_rv:
             raise errors.too_large_resource_version(requested, current_rv)

@@ -5,10 +5,9 @@ The HTTP layer picks the function by ``Content-Type`` and hands it to
 runs the result through the normal update path (decoding, defaulting, validation,
 concurrency). So every patch type gets the same guarantees as a PUT.
 
-Server-side apply (``application/apply-patch+yaml``) is approximated: the applied
-configuration is merged like a strategic merge patch, and fields this field manager applied
-before but no longer lists are removed. Managed-field conflicts between managers are not
-modelled (docs/kubesim.md lists this deviation).
+Server-side apply (``application/apply-patch+yaml``) merges the applied configuration like a
+strategic merge patch after removing the fields its manager gave up; ownership and conflicts
+are :mod:`kubesim.managed`'s job.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import Any
 import jsonpatch
 import yaml
 
-from kubesim import errors, strategic
+from kubesim import errors, managed, strategic
 
 JsonObject = dict[str, Any]
 Mutation = Callable[[JsonObject], JsonObject]
@@ -136,48 +135,15 @@ def parse_apply(body: bytes) -> JsonObject:
 
 def apply_configuration(
     applied: JsonObject,
-    previous: JsonObject | None,
+    removed: set[tuple[str, ...]],
     patch_meta: strategic.PatchMeta | None,
 ) -> Mutation:
-    """Server-side apply, approximated as "remove what I no longer own, then merge".
-
-    ``previous`` is what the same field manager applied last time (kubesim remembers it per
-    object and manager); keys present there and absent now are deleted from the live object.
-    """
+    """Server-side apply onto the live object: drop the fields this manager gave up (and no
+    one else owns, see :func:`kubesim.managed.check_apply`), then merge the configuration."""
     meta = patch_meta or strategic.OBJECT
-    removals = _removed_keys(previous or {}, applied)
 
     def apply(obj: JsonObject) -> JsonObject:
-        return strategic.apply(obj, removals_patch(removals, applied), meta)
+        managed.remove_paths(obj, removed)
+        return strategic.apply(obj, copy.deepcopy(applied), meta)
 
     return apply
-
-
-def _removed_keys(old: Any, new: Any) -> Any:
-    """A merge-patch fragment that deletes map keys present in ``old`` but not in ``new``."""
-    if not isinstance(old, dict) or not isinstance(new, dict):
-        return None
-    out: JsonObject = {}
-    for key, value in old.items():
-        if key not in new:
-            out[key] = None
-        else:
-            sub = _removed_keys(value, new[key])
-            if sub:
-                out[key] = sub
-    return out
-
-
-def removals_patch(removals: Any, applied: JsonObject) -> JsonObject:
-    """Combine deletions with the applied configuration into one strategic patch."""
-    patch = copy.deepcopy(applied)
-    _overlay(patch, removals or {})
-    return patch
-
-
-def _overlay(patch: JsonObject, removals: JsonObject) -> None:
-    for key, value in removals.items():
-        if value is None:
-            patch[key] = None
-        elif isinstance(patch.get(key), dict) and isinstance(value, dict):
-            _overlay(patch[key], value)

@@ -281,6 +281,7 @@ def builtin_types() -> list[ResourceType]:
             kind="Lease",
             plural="leases",
             allow_create_on_update=True,
+            validator=validation.validate_lease,
             printer_columns=(("Holder", "spec.holderIdentity"),),
         ),
         ResourceType(

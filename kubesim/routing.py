@@ -83,8 +83,6 @@ def parse(method: str, path: str, query: Mapping[str, str]) -> RequestInfo:
             verb = "watch" if _truthy(query.get("watch")) else "list"
         elif verb == "delete":
             verb = "deletecollection"
-    elif verb == "get" and _truthy(query.get("watch")):
-        verb = "watch"
     if verb in {"list", "watch"} and not name:
         selector = query.get("fieldSelector") or ""
         for term in selector.split(","):

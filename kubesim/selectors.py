@@ -326,15 +326,17 @@ def parse_field_selector(text: str | None) -> FieldSelector:
             continue
         term = _split_term(part)
         if term is None:
-            raise errors.bad_request(
-                f"invalid field selector: invalid selector: '{text}'; can't understand '{part}'"
-            )
+            raise errors.bad_request(f"invalid selector: '{text}'; can't understand '{part}'")
         terms.append(term)
     return FieldSelector(tuple(terms))
 
 
-def check_fields(selector: FieldSelector, supported: Iterable[str]) -> None:
-    """Reject field names the resource does not index, like upstream's conversion functions."""
+def check_fields(selector: FieldSelector, supported: Iterable[str], *, core: bool = True) -> None:
+    """Reject field names the resource does not index, worded as upstream: core kinds have
+    field label conversion functions, the others only the generic selectable-field check."""
     allowed = set(supported)
     for name in sorted(selector.fields - allowed):
-        raise errors.bad_request(f"field label not supported: {name}")
+        if core:
+            raise errors.bad_request(f"field label not supported: {name}")
+        only = ", ".join(f'"{field}"' for field in sorted(allowed))
+        raise errors.bad_request(f'"{name}" is not a known field selector: only {only}')

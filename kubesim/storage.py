@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from kubesim import errors, listing, schema, validation
+from kubesim import errors, listing, managed, schema, validation
 from kubesim.errors import FieldError
 from kubesim.listing import ListResult
 from kubesim.resources import Registry, ResourceType
@@ -250,6 +250,24 @@ class Storage:
             self._maybe_finalize_namespace(current.key[0])
         return gone
 
+    def _record(
+        self, rtype: ResourceType, old: JsonObject | None, obj: JsonObject, manager: managed.Manager
+    ) -> None:
+        """Set ``managedFields`` of ``obj`` for this write (see :mod:`kubesim.managed`)."""
+        entries = managed.record(
+            rtype.body,
+            old,
+            obj,
+            manager,
+            rtype.api_version,
+            self.clock.now(),
+            drop_status=rtype.status_subresource,
+        )
+        if entries:
+            obj["metadata"]["managedFields"] = entries
+        else:
+            obj["metadata"].pop("managedFields", None)
+
     def _generate_name(self, bucket: Bucket, namespace: str, prefix: str) -> str:
         prefix = prefix[:_MAX_GENERATE_PREFIX]
         for _ in range(16):
@@ -266,8 +284,11 @@ class Storage:
         namespace: str | None = None,
         dry_run: bool = False,
         field_validation: FieldValidation = "Warn",
+        manager: managed.Manager | None = None,
     ) -> WriteResult:
-        """POST: 201 semantics; ``obj`` is consumed (the caller must not reuse it)."""
+        """POST: 201 semantics; ``obj`` is consumed (the caller must not reuse it).
+
+        ``manager`` records the write in ``managedFields`` (``None``: left as sent)."""
         bucket = self.bucket(rtype)
         body_ns = (obj.get("metadata") or {}).get("namespace") if isinstance(obj, dict) else None
         if rtype.namespaced and namespace and body_ns and body_ns != namespace:
@@ -291,6 +312,8 @@ class Storage:
             meta = obj["metadata"] = _reorder_meta(meta)
         if rtype.status_subresource:
             obj.pop("status", None)
+        if manager is not None:
+            self._record(rtype, None, obj, manager)
         if rtype.prepare_create is not None:
             rtype.prepare_create(obj)
         self._check_namespace(rtype, ns, meta.get("name", ""))
@@ -321,6 +344,7 @@ class Storage:
         dry_run: bool = False,
         field_validation: FieldValidation = "Warn",
         subresource: str | None = None,
+        manager: managed.Manager | None = None,
     ) -> WriteResult:
         """PUT: optimistic concurrency on ``metadata.resourceVersion`` (unconditional if unset).
 
@@ -355,11 +379,16 @@ class Storage:
                 obj = {**obj, "metadata": {**body_meta, "name": name}}
                 obj["metadata"].pop("resourceVersion", None)
                 return self.create(
-                    rtype, obj, namespace=ns, dry_run=dry_run, field_validation=field_validation
+                    rtype,
+                    obj,
+                    namespace=ns,
+                    dry_run=dry_run,
+                    field_validation=field_validation,
+                    manager=manager,
                 )
             raise errors.not_found(rtype.group_resource, name)
         obj, warnings = self._decode(rtype, obj, field_validation)
-        return self._apply_update(bucket, current, obj, warnings, dry_run, subresource)
+        return self._apply_update(bucket, current, obj, warnings, dry_run, subresource, manager)
 
     def _apply_update(
         self,
@@ -369,6 +398,7 @@ class Storage:
         warnings: builtins.list[str],
         dry_run: bool,
         subresource: str | None,
+        manager: managed.Manager | None = None,
     ) -> WriteResult:
         rtype = bucket.rtype
         old = current.copy()
@@ -405,6 +435,12 @@ class Storage:
                 obj.pop("status", None)
         if rtype.prepare_update is not None and subresource is None:
             rtype.prepare_update(obj, old)
+        if manager is not None:
+            self._record(rtype, old, obj, manager)
+        elif "managedFields" in old_meta:
+            meta["managedFields"] = old_meta["managedFields"]
+        else:
+            meta.pop("managedFields", None)
         for kept in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"):
             if kept in old_meta:
                 meta[kept] = old_meta[kept]
@@ -422,9 +458,11 @@ class Storage:
             and not meta.get("finalizers")
             and not _spec_finalizers(obj)
         ):
-            if dry_run:
-                return WriteResult(current, warnings, deleted=True)
-            return WriteResult(self._remove(bucket, current), warnings, deleted=True)
+            # The answer is the object as written (finalizers gone) at its last version.
+            final = Entry(current.key, obj, current.rv, rtype.extra_fields)
+            if not dry_run:
+                self._remove(bucket, current)
+            return WriteResult(final, warnings, deleted=True)
         if obj == old:
             return WriteResult(current, warnings)
         if rtype.tracks_generation and _body(obj) != _body(old):
@@ -446,6 +484,7 @@ class Storage:
         dry_run: bool = False,
         field_validation: FieldValidation = "Warn",
         subresource: str | None = None,
+        manager: managed.Manager | None = None,
     ) -> WriteResult:
         """PATCH: ``mutate`` gets a private copy of the current object and returns the result.
 
@@ -470,7 +509,7 @@ class Storage:
         if not meta.get("uid"):
             meta["uid"] = current.uid
         obj, warnings = self._decode(rtype, patched, field_validation)
-        return self._apply_update(bucket, current, obj, warnings, dry_run, subresource)
+        return self._apply_update(bucket, current, obj, warnings, dry_run, subresource, manager)
 
     def delete(
         self,
@@ -531,7 +570,6 @@ class Storage:
         if not current.deleting:
             obj = current.copy()
             obj["metadata"]["deletionTimestamp"] = self.clock.now()
-            obj["metadata"]["deletionGracePeriodSeconds"] = 0
             obj["metadata"] = _reorder_meta(obj["metadata"])
             obj["status"] = {"phase": "Terminating"}
             terminating = self._commit(self._namespaces, obj, "MODIFIED", current)

@@ -299,9 +299,17 @@ def _strip_zeros(addr: str) -> str:
 
 
 def _validate_cidr(path: str, value: str) -> tuple[IPNetwork | None, list[FieldError]]:
+    """Syntax as ``ParseCIDRSloppy``, then the strict form 1.37 requires of new values:
+    no leading zeros, no host bits (validation ratcheting never applies here, since kubesim
+    never stores a value that fails this)."""
     net = parse_cidr_sloppy(value)
     if net is None:
         return None, [errors.invalid(path, value, _CIDR_MESSAGE)]
+    addr, _, length = value.partition("/")
+    if _strip_zeros(addr) != addr or (length != "0" and length.startswith("0")):
+        return net, [errors.invalid(path, value, "must not have leading 0s in IP or prefix length")]
+    if ipaddress.ip_address(addr) != net.network_address:
+        return net, [errors.invalid(path, value, "must not have bits set beyond the prefix length")]
     return net, []
 
 
@@ -458,4 +466,25 @@ def validate_namespace(obj: JsonObject, old: JsonObject | None) -> list[FieldErr
     errs: list[FieldError] = []
     for name in (obj.get("spec") or {}).get("finalizers") or []:
         errs += validate_finalizer_name(name, "spec.finalizers", core=True)
+    return errs
+
+
+# --- coordination.k8s.io/v1 Lease -------------------------------------------------------------
+
+
+def validate_lease(obj: Mapping[str, Any], old: Mapping[str, Any] | None) -> list[FieldError]:
+    """Lease spec: durations and counters that must be positive (upstream ValidateLeaseSpec)."""
+    del old
+    spec = obj.get("spec") or {}
+    errs: list[FieldError] = []
+    duration = spec.get("leaseDurationSeconds")
+    if isinstance(duration, int) and duration <= 0:
+        errs.append(errors.invalid("spec.leaseDurationSeconds", duration, "must be greater than 0"))
+    transitions = spec.get("leaseTransitions")
+    if isinstance(transitions, int) and transitions < 0:
+        errs.append(
+            errors.invalid(
+                "spec.leaseTransitions", transitions, "must be greater than or equal to 0"
+            )
+        )
     return errs

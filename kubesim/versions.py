@@ -190,10 +190,11 @@ def parse_rv(value: str | None, what: str = "resourceVersion") -> int | None:
     """``None`` for unset, else the integer; garbage is a 400 like upstream."""
     if value is None or value == "":
         return None
-    try:
-        rv = int(value)
-    except ValueError:
-        raise errors.bad_request(f'invalid {what} "{value}"') from None
-    if rv < 0:
-        raise errors.bad_request(f'invalid {what} "{value}"')
-    return rv
+    if not value.isdigit():
+        raise errors.bad_request(f"invalid resource version: {rv_syntax_error(value, what)}")
+    return int(value)
+
+
+def rv_syntax_error(value: str, what: str = "resourceVersion") -> str:
+    """Upstream's wording for an unparsable version (Go's ``strconv.ParseUint`` error)."""
+    return f'{what}: Invalid value: "{value}": strconv.ParseUint: parsing "{value}": invalid syntax'

@@ -27,7 +27,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
-from kubesim import errors
+from kubesim import errors, schema
 from kubesim.resources import ResourceType
 from kubesim.selectors import EVERYTHING, NOTHING, FieldSelector, LabelSelector
 from kubesim.storage import Storage
@@ -129,14 +129,18 @@ class Watcher:
         self._wake.set()
 
     def bookmark(self, *, initial_events_end: bool = False) -> bytes:
-        """A BOOKMARK line at the current global resourceVersion."""
-        meta: dict[str, object] = {
-            "resourceVersion": str(self.storage.rv),
-            "creationTimestamp": None,
-        }
+        """A BOOKMARK line at the current global resourceVersion: an empty object of the kind
+        (its always-encoded fields, e.g. ``spec.podSelector: {}``) carrying only the version."""
+        meta: dict[str, object] = {"resourceVersion": str(self.storage.rv)}
         if initial_events_end:
             meta["annotations"] = {"k8s.io/initial-events-end": "true"}
-        obj = {"kind": self.rtype.kind, "apiVersion": self.rtype.api_version, "metadata": meta}
+        empty, _ = schema.decode(self.rtype.body, {"metadata": {}})
+        obj = {
+            "kind": self.rtype.kind,
+            "apiVersion": self.rtype.api_version,
+            **empty,
+            "metadata": meta,
+        }
         return watch_line("BOOKMARK", json.dumps(obj, separators=(",", ":")).encode())
 
 

@@ -22,6 +22,7 @@ from kubesim.versions import dumps
 
 JsonObject = dict[str, Any]
 JSON = "application/json"
+YAML = "application/yaml"
 
 
 def raw_json(
@@ -45,7 +46,10 @@ def error_response(error: errors.ApiError) -> web.Response:
 
 
 def list_body(rtype: ResourceType, result: ListResult) -> bytes:
-    """A ``<Kind>List`` built from stored bytes without re-encoding any item."""
+    """A ``<Kind>List`` built from stored bytes without re-encoding any item.
+
+    Items carry no ``kind``/``apiVersion``, as upstream's lists: the stored bytes start with
+    exactly those two keys, so they are cut off rather than re-encoded."""
     meta: JsonObject = {"resourceVersion": str(result.rv)}
     if result.continue_token:
         meta["continue"] = result.continue_token
@@ -60,7 +64,16 @@ def list_body(rtype: ResourceType, result: ListResult) -> bytes:
         + dumps(meta)
         + b',"items":['
     )
-    return head + b",".join(e.raw for e in result.entries) + b"]}"
+    prefix = (
+        b'{"kind":"'
+        + rtype.kind.encode()
+        + b'","apiVersion":"'
+        + rtype.api_version.encode()
+        + b'",'
+    )
+    cut = len(prefix)
+    items = [b"{" + e.raw[cut:] if e.raw.startswith(prefix) else e.raw for e in result.entries]
+    return head + b",".join(items) + b"]}"
 
 
 def wants_aggregated(accept: str) -> bool:
@@ -77,9 +90,29 @@ def check_acceptable(request: web.BaseRequest) -> None:
         return
     for part in accept.split(","):
         media = part.split(";", 1)[0].strip().lower()
-        if media in {"application/json", "*/*", "application/*", ""}:
+        if media in {"application/json", "*/*", "application/*", "", YAML}:
             return
-    raise errors.not_acceptable([JSON, "application/yaml"])
+    raise errors.not_acceptable([JSON, YAML])
+
+
+def wants_yaml(accept: str) -> bool:
+    """Whether the first media type of ``Accept`` kubesim can serve is YAML."""
+    for part in accept.split(","):
+        media = part.split(";", 1)[0].strip().lower()
+        if media in {"application/json", "*/*", "application/*"}:
+            return False
+        if media == YAML:
+            return True
+    return False
+
+
+def as_yaml(response: web.Response) -> web.Response:
+    """The same JSON response re-encoded as YAML (keys in the order the JSON had them)."""
+    assert isinstance(response.body, bytes)
+    data = json.loads(response.body)
+    response.body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode()
+    response.headers["Content-Type"] = YAML
+    return response
 
 
 def parse_selectors(
@@ -87,41 +120,57 @@ def parse_selectors(
 ) -> tuple[selectors.LabelSelector, selectors.FieldSelector]:
     label_selector = selectors.parse_label_selector(query.get("labelSelector"))
     field_selector = selectors.parse_field_selector(query.get("fieldSelector"))
-    selectors.check_fields(field_selector, rtype.selectable_fields)
+    selectors.check_fields(field_selector, rtype.selectable_fields, core=not rtype.group)
     return label_selector, field_selector
 
 
 def int_param(value: str | None, name: str) -> int:
+    """An integer query parameter; garbage is 400 with Go's parse error, negatives count as 0
+    (upstream accepts ``limit=-1`` and means no limit)."""
     if value is None or value == "":
         return 0
     try:
         number = int(value)
     except ValueError:
-        raise errors.bad_request(f'invalid value for {name}: "{value}"') from None
-    if number < 0:
-        raise errors.bad_request(f"{name}: must be greater than or equal to 0")
-    return number
+        raise errors.bad_request(f'strconv.ParseInt: parsing "{value}": invalid syntax') from None
+    return max(number, 0)
 
 
-def dry_run(values: list[str]) -> bool:
-    for value in values:
-        if value != "All":
-            raise errors.ApiError(
-                400, "BadRequest", f'dryRun: Unsupported value: "{value}": supported values: "All"'
-            )
+class _GoSlice:
+    """A list value rendered as upstream renders ``[]string`` in option errors."""
+
+    def __init__(self, values: list[str]) -> None:
+        self.values = values
+
+    def __repr__(self) -> str:
+        return json.dumps(self.values)
+
+
+def dry_run(values: list[str], options: str = "CreateOptions") -> bool:
+    """``dryRun``: only ``All``; anything else is 422 on the verb's options kind."""
+    if any(value != "All" for value in values):
+        raise errors.invalid_object(
+            options,
+            "meta.k8s.io",
+            "",
+            [errors.not_supported("dryRun", _GoSlice(values), ["All"])],
+        )
     return bool(values)
 
 
-def field_validation(value: str | None) -> FieldValidation:
+def field_validation(value: str | None, options: str = "CreateOptions") -> FieldValidation:
+    """``fieldValidation``: Strict, Warn (the default) or Ignore; else 422."""
     if value in (None, "", "Warn"):
         return "Warn"
     if value == "Strict":
         return "Strict"
     if value == "Ignore":
         return "Ignore"
-    raise errors.bad_request(
-        f"fieldValidation: Unsupported value: {json.dumps(value)}: supported values: "
-        '"Ignore", "Warn", "Strict"'
+    raise errors.invalid_object(
+        options,
+        "meta.k8s.io",
+        "",
+        [errors.not_supported("fieldValidation", value, ["", "Ignore", "Strict", "Warn"])],
     )
 
 
