@@ -6,12 +6,13 @@ kubectl maps ``networkpolicy`` to a URL through it, and client-go prefers the ag
 (one request for all groups). Everything is derived from the :class:`~kubesim.resources.Registry`
 and cached until a kind is registered.
 
-The OpenAPI v3 documents are deliberately tiny: they only declare, per kind, the PATCH
-operation with its ``fieldValidation`` query parameter and the accepted patch media types. That
-is what kubectl checks to decide that the server validates fields itself (so it sends
-``fieldValidation=Strict`` instead of downloading full schemas for client-side validation).
-Strategic merge patch is not advertised there, so ``kubectl apply`` computes its patch from its
-compiled-in types, which gives the same result for built-in kinds. ``/openapi/v2`` is 404.
+The OpenAPI v3 documents declare, per kind, the POST/PUT/PATCH operations with the
+``fieldValidation`` query parameter and the accepted patch media types (what kubectl checks to
+decide that the server validates fields itself), and carry the schemas of the typed kinds
+(:mod:`kubesim.openapi`) that ``kubectl explain`` prints. ``/openapi/v2`` serves the same
+schemas as Swagger 2.0 definitions. Strategic merge patch is not advertised, so ``kubectl
+apply`` computes its patch from its compiled-in types, which gives the same result for
+built-in kinds.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import hashlib
 import json
 from typing import Any
 
-from kubesim import patching
+from kubesim import openapi, patching
 from kubesim.resources import Registry, ResourceType
 
 JsonObject = dict[str, Any]
@@ -238,6 +239,20 @@ class Discovery:
 
         return self._cached("openapi", build)
 
+    def openapi_v2(self) -> bytes:
+        """``/openapi/v2``: Swagger 2.0 definitions of every typed kind."""
+
+        def build() -> JsonObject:
+            types = [
+                rtype
+                for versions in self.registry.groups().values()
+                for listed in versions.values()
+                for rtype in listed
+            ]
+            return openapi.swagger(types, GIT_VERSION)
+
+        return self._cached("openapi:v2", build)
+
     def openapi_group_version(self, gv_path: str) -> bytes:
         """``/openapi/v3/<gv>``: PATCH operations declaring ``fieldValidation`` support."""
         for group, versions in self.registry.groups().items():
@@ -254,7 +269,12 @@ def _openapi_doc(gv_path: str, types: list[ResourceType]) -> JsonObject:
         for name in ("dryRun", "fieldManager", "fieldValidation")
     ]
     paths: JsonObject = {}
+    schemas = openapi.definitions(types, "v3")
     for rtype in types:
+        body: JsonObject = {"type": "object"}
+        if openapi.typed(rtype):
+            name = f"{openapi.package(rtype)}.{rtype.body.go_type}"
+            body = {"$ref": f"#/components/schemas/{name}"}
         gvk = {"group": rtype.group, "version": rtype.version, "kind": rtype.kind}
         base = f"/{gv_path}/namespaces/{{namespace}}" if rtype.namespaced else f"/{gv_path}"
         content = {
@@ -265,7 +285,7 @@ def _openapi_doc(gv_path: str, types: list[ResourceType]) -> JsonObject:
             "post": {
                 "operationId": f"create{rtype.kind}",
                 "parameters": query_params,
-                "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                "requestBody": {"content": {"application/json": {"schema": body}}},
                 "responses": {"201": {"description": "Created"}},
                 "x-kubernetes-action": "post",
                 "x-kubernetes-group-version-kind": gvk,
@@ -286,7 +306,7 @@ def _openapi_doc(gv_path: str, types: list[ResourceType]) -> JsonObject:
             "put": {
                 "operationId": f"replace{rtype.kind}",
                 "parameters": query_params,
-                "requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}},
+                "requestBody": {"content": {"application/json": {"schema": body}}},
                 "responses": {"200": {"description": "OK"}},
                 "x-kubernetes-action": "put",
                 "x-kubernetes-group-version-kind": gvk,
@@ -296,5 +316,5 @@ def _openapi_doc(gv_path: str, types: list[ResourceType]) -> JsonObject:
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": GIT_VERSION},
         "paths": paths,
-        "components": {"schemas": {}},
+        "components": {"schemas": schemas},
     }

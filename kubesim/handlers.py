@@ -13,7 +13,6 @@ WATCH frames them. Watch streams are registered so fault injection and restarts 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,21 +20,20 @@ from typing import Any
 
 from aiohttp import web
 
-from kubesim import errors, managed, patching, routing, selectors, tables, versions, watching, wire
+from kubesim import errors, managed, routing, tables, wire
 from kubesim.counters import Counters
 from kubesim.discovery import AGGREGATED_CONTENT_TYPE, Discovery, version_info
 from kubesim.faults import Faults
-from kubesim.listing import ListResult
+from kubesim.mutating import Mutations
 from kubesim.rbac import Authorizer, Denial, Subject
 from kubesim.resources import Registry, ResourceType
-from kubesim.storage import FieldValidation, Storage, WriteResult
-from kubesim.versions import Entry, dumps
+from kubesim.storage import Storage
+from kubesim.streaming import ActiveWatch, Streams
+from kubesim.versions import dumps
 
 JsonObject = dict[str, Any]
 _log = logging.getLogger("kubesim")
 
-_DEFAULT_WATCH_TIMEOUT = 1800.0
-_TOO_LARGE_WAIT = 3.0
 _HEALTH = {"/healthz", "/livez", "/readyz"}
 _OPTIONS = {
     "create": "CreateOptions",
@@ -48,15 +46,7 @@ _OPTIONS = {
 
 
 @dataclass(eq=False)
-class ActiveWatch:
-    """An open watch stream, so it can be closed by fault injection or a restart."""
-
-    watcher: watching.Watcher
-    request: web.BaseRequest
-
-
-@dataclass(eq=False)
-class Api:
+class Api(Streams, Mutations):
     """The request handler; all state lives in the objects it is given."""
 
     storage: Storage
@@ -71,8 +61,6 @@ class Api:
 
     def __post_init__(self) -> None:
         self.discovery = Discovery(self.registry)
-
-    # --- entry point --------------------------------------------------------------------------
 
     async def __call__(self, request: web.BaseRequest) -> web.StreamResponse:
         info = routing.parse(request.method, request.path, request.query)
@@ -138,8 +126,6 @@ class Api:
         gr = errors.GroupResource(info.group, info.resource)
         raise errors.forbidden_request(gr, info.name, why)
 
-    # --- non-resource endpoints ---------------------------------------------------------------
-
     async def _serve(
         self, request: web.BaseRequest, info: routing.RequestInfo
     ) -> web.StreamResponse:
@@ -177,6 +163,8 @@ class Api:
             body = self.discovery.group(parts[1])
         elif parts[0] == "apis" and len(parts) == 3:
             body = self.discovery.resource_list(parts[1], parts[2])
+        elif path == "/openapi/v2":
+            body = self.discovery.openapi_v2()
         elif path == "/openapi/v3":
             body = self.discovery.openapi_root()
         elif path.startswith("/openapi/v3/"):
@@ -186,8 +174,6 @@ class Api:
         if body is None:
             raise errors.path_not_found()
         return wire.raw_json(body)
-
-    # --- resources ----------------------------------------------------------------------------
 
     async def _resource(
         self, request: web.BaseRequest, info: routing.RequestInfo
@@ -210,7 +196,7 @@ class Api:
             return await self._review(request, rtype)
         if verb == "get":
             entry = self.storage.get(rtype, namespace, info.name)
-            return self._object_response(request, rtype, entry)
+            return wire.object_response(request, rtype, entry)
         if verb == "list":
             return self._list(request, rtype, namespace)
         if verb == "watch":
@@ -237,7 +223,7 @@ class Api:
                 field_validation=validation,
                 manager=manager,
             )
-            return self._write_response(request, rtype, result, 201)
+            return wire.write_response(request, rtype, result, 201)
         if verb == "update":
             body = await wire.read_object(request)
             result = self.storage.update(
@@ -250,33 +236,12 @@ class Api:
                 subresource=info.subresource or None,
                 manager=manager,
             )
-            return self._write_response(request, rtype, result, 201 if result.created else 200)
+            return wire.write_response(request, rtype, result, 201 if result.created else 200)
         if verb == "patch":
             return await self._patch(request, rtype, namespace, info, dry_run, validation, manager)
         if verb == "delete":
             return await self._delete(request, rtype, namespace, info.name, dry_run)
         raise errors.method_not_allowed(verb, rtype.group_resource)
-
-    def _object_response(
-        self,
-        request: web.BaseRequest,
-        rtype: ResourceType,
-        entry: Entry,
-        status: int = 200,
-        warnings: list[str] | None = None,
-    ) -> web.Response:
-        if tables.wants_table(request.headers.get("Accept", "")):
-            body = tables.table(
-                [entry], rtype, str(entry.rv), include=request.query.get("includeObject")
-            )
-            return wire.raw_json(body, tables.TABLE_CONTENT_TYPE, status, warnings=warnings)
-        wire.check_acceptable(request)
-        return wire.raw_json(entry.raw, wire.JSON, status, warnings=warnings)
-
-    def _write_response(
-        self, request: web.BaseRequest, rtype: ResourceType, result: WriteResult, status: int
-    ) -> web.Response:
-        return self._object_response(request, rtype, result.entry, status, result.warnings)
 
     def _list(self, request: web.BaseRequest, rtype: ResourceType, namespace: str) -> web.Response:
         query = request.query
@@ -304,186 +269,6 @@ class Api:
             return wire.raw_json(body, tables.TABLE_CONTENT_TYPE)
         wire.check_acceptable(request)
         return wire.raw_json(wire.list_body(rtype, result))
-
-    async def _watch(
-        self,
-        request: web.BaseRequest,
-        rtype: ResourceType,
-        namespace: str,
-        info: routing.RequestInfo,
-    ) -> web.StreamResponse:
-        query = request.query
-        label_selector, field_selector = wire.parse_selectors(query, rtype)
-        if info.name and (info.legacy_watch or query.get("watch")) and "fieldSelector" not in query:
-            field_selector = selectors.parse_field_selector(f"metadata.name={info.name}")
-        timeout = float(
-            wire.int_param(query.get("timeoutSeconds"), "timeoutSeconds") or _DEFAULT_WATCH_TIMEOUT
-        )
-        send_initial = query.get("sendInitialEvents")
-        if send_initial is not None and query.get("resourceVersionMatch") != "NotOlderThan":
-            raise errors.invalid_object(
-                "ListOptions",
-                "meta.k8s.io",
-                "",
-                [
-                    errors.forbidden(
-                        "resourceVersionMatch",
-                        "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan",
-                    )
-                ],
-            )
-        requested = query.get("resourceVersion") or ""
-        if requested and not requested.isdigit():
-            raise errors.ApiError(500, "", versions.rv_syntax_error(requested))
-        as_table = tables.wants_table(request.headers.get("Accept", ""))
-        if not as_table:
-            wire.check_acceptable(request)
-        error: errors.ApiError | None = None
-        watcher: watching.Watcher | None = None
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + _TOO_LARGE_WAIT
-        while True:
-            try:
-                watcher = watching.open_watch(
-                    self.storage,
-                    rtype,
-                    namespace=namespace or None,
-                    label_selector=label_selector,
-                    field_selector=field_selector,
-                    resource_version=query.get("resourceVersion"),
-                    send_initial_events=None
-                    if send_initial is None
-                    else send_initial.lower() == "true",
-                    allow_bookmarks=(query.get("allowWatchBookmarks") or "").lower()
-                    in {"true", "1"},
-                )
-                break
-            except errors.ApiError as exc:
-                if exc.code == 504 and loop.time() < give_up:
-                    await asyncio.sleep(0.05)
-                    continue
-                error = exc
-                break
-        response = web.StreamResponse(status=200)
-        response.content_type = tables.TABLE_CONTENT_TYPE if as_table else wire.JSON
-        response.enable_chunked_encoding()
-        await response.prepare(request)
-        if error is not None or watcher is None:
-            assert error is not None
-            await response.write(watching.error_line(error))
-            await response.write_eof()
-            return response
-        active = ActiveWatch(watcher, request)
-        self.watches.add(active)
-
-        async def write(data: bytes) -> None:
-            if as_table:
-                data = tables.watch_lines_as_table(data, rtype)
-            await response.write(data)
-
-        try:
-            mode = await watching.pump(
-                watcher, write, duration=timeout, bookmark_interval=self.bookmark_interval
-            )
-        finally:
-            self.watches.discard(active)
-        if mode == "drop":
-            if request.transport is not None:
-                request.transport.abort()
-            return response
-        await response.write_eof()
-        return response
-
-    async def _patch(
-        self,
-        request: web.BaseRequest,
-        rtype: ResourceType,
-        namespace: str,
-        info: routing.RequestInfo,
-        dry_run: bool,
-        validation: FieldValidation,
-        manager: managed.Manager,
-    ) -> web.Response:
-        content_type = request.headers.get("Content-Type", "")
-        body = await request.read()
-        subresource = info.subresource or None
-        media = content_type.split(";", 1)[0].strip().lower()
-        if media in (patching.APPLY, patching.APPLY_CBOR):
-            return self._server_side_apply(
-                request, rtype, namespace, info, body, dry_run, validation
-            )
-        mutate = patching.mutation(content_type, body, rtype.patch_meta)
-        result = self.storage.patch(
-            rtype,
-            namespace,
-            info.name,
-            mutate,
-            dry_run=dry_run,
-            field_validation=validation,
-            subresource=subresource,
-            manager=manager,
-        )
-        return self._write_response(request, rtype, result, 200)
-
-    def _server_side_apply(
-        self,
-        request: web.BaseRequest,
-        rtype: ResourceType,
-        namespace: str,
-        info: routing.RequestInfo,
-        body: bytes,
-        dry_run: bool,
-        validation: FieldValidation,
-    ) -> web.Response:
-        if request.headers.get("Content-Type", "").startswith(patching.APPLY_CBOR):
-            raise errors.unsupported_media_type(
-                patching.accepted_types(rtype.patch_meta is not None)
-            )
-        name = request.query.get("fieldManager")
-        if not name:
-            raise errors.invalid_object(
-                "PatchOptions",
-                "meta.k8s.io",
-                "",
-                [errors.required("fieldManager", "is required for apply patch")],
-            )
-        force = (request.query.get("force") or "").lower() == "true"
-        applied = patching.parse_apply(body)
-        meta = applied.get("metadata") or {}
-        if meta.get("name") and meta["name"] != info.name:
-            raise errors.bad_request(
-                f"the name of the object ({meta['name']}) does not match the name on the URL "
-                f"({info.name})"
-            )
-        fields = managed.applied_fields(rtype.body, applied)
-        manager = managed.Manager(name, "Apply", frozenset(fields))
-        current = self.storage.find(rtype, namespace, info.name)
-        live = current.copy() if current is not None else None
-        removed = managed.check_apply(rtype.body, live, fields, name, force)
-        if current is None:
-            obj = json.loads(json.dumps(applied))
-            obj.setdefault("metadata", {})["name"] = info.name
-            result = self.storage.create(
-                rtype,
-                obj,
-                namespace=namespace or None,
-                dry_run=dry_run,
-                field_validation=validation,
-                manager=manager,
-            )
-            return self._write_response(request, rtype, result, 201)
-        mutate = patching.apply_configuration(applied, removed, rtype.patch_meta)
-        result = self.storage.patch(
-            rtype,
-            namespace,
-            info.name,
-            mutate,
-            dry_run=dry_run,
-            field_validation=validation,
-            subresource=info.subresource or None,
-            manager=manager,
-        )
-        return self._write_response(request, rtype, result, 200)
 
     async def _review(self, request: web.BaseRequest, rtype: ResourceType) -> web.Response:
         """SelfSubjectAccessReview / SelfSubjectReview: answered from RBAC, never stored."""
@@ -520,85 +305,3 @@ class Api:
         out["spec"] = spec
         out["status"] = {"allowed": allowed}
         return wire.raw_json(dumps(out), status=201)
-
-    async def _delete(
-        self,
-        request: web.BaseRequest,
-        rtype: ResourceType,
-        namespace: str,
-        name: str,
-        dry_run: bool,
-    ) -> web.Response:
-        options = await wire.read_delete_options(request)
-        preconditions = options.get("preconditions") or {}
-        dry_run = dry_run or wire.dry_run(options.get("dryRun") or [], "DeleteOptions")
-        result = self.storage.delete(
-            rtype,
-            namespace,
-            name,
-            uid=preconditions.get("uid"),
-            resource_version=preconditions.get("resourceVersion"),
-            dry_run=dry_run,
-        )
-        if result.deleted and rtype.plural != "namespaces":
-            status = {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "metadata": {},
-                "status": "Success",
-                "details": {
-                    "name": name,
-                    **({"group": rtype.group} if rtype.group else {}),
-                    "kind": rtype.plural,
-                    "uid": result.entry.uid,
-                },
-            }
-            return wire.raw_json(dumps(status))
-        return self._object_response(request, rtype, result.entry)
-
-    async def _delete_collection(
-        self, request: web.BaseRequest, rtype: ResourceType, namespace: str
-    ) -> web.Response:
-        query = request.query
-        options = await wire.read_delete_options(request)
-        label_selector, field_selector = wire.parse_selectors(query, rtype)
-        dry_run = wire.dry_run(query.getall("dryRun", []), "DeleteOptions") or wire.dry_run(
-            options.get("dryRun") or [], "DeleteOptions"
-        )
-        entries = self.storage.delete_collection(
-            rtype,
-            namespace=namespace or None,
-            label_selector=label_selector,
-            field_selector=field_selector,
-            dry_run=dry_run,
-        )
-        return wire.raw_json(wire.list_body(rtype, ListResult(entries, self.storage.rv)))
-
-    # --- watch control ------------------------------------------------------------------------
-
-    def stall_watches(self, plural: str | None = None, token: str | None = None) -> int:
-        """Silence open watch streams of one resource (or all), optionally only those that
-        carried bearer ``token``; returns how many."""
-        stalled = 0
-        for active in list(self.watches):
-            if plural is not None and active.watcher.rtype.plural != plural:
-                continue
-            if token is not None and active.request.headers.get("Authorization") != (
-                f"Bearer {token}"
-            ):
-                continue
-            active.watcher.stall()
-            stalled += 1
-        return stalled
-
-    def close_watches(self, plural: str | None = None, *, graceful: bool = False) -> int:
-        """Close open watch streams of one resource (or all); returns how many."""
-        closed = 0
-        for active in list(self.watches):
-            if plural is not None and active.watcher.rtype.plural != plural:
-                continue
-            active.watcher.close("end" if graceful else "drop")
-            if not graceful and active.request.transport is not None:
-                active.request.transport.abort()
-            closed += 1
-        return closed

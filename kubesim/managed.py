@@ -235,13 +235,15 @@ def record(
     """The ``managedFields`` of ``new`` after ``manager`` wrote it over ``old``."""
     entries = _entries(old)
     new_fields = _tracked(body, new, drop_status)
-    old_fields = _tracked(body, old, drop_status) if old is not None else {}
+    # A create compares with the empty object, whose always-encoded fields ("", {}) nobody
+    # owns until someone changes them.
+    old_fields = _tracked(body, old if old is not None else _empty(body), drop_status)
     changed = {
         path
         for path, value in new_fields.items()
         if path not in old_fields or (path[-1] != _SELF and old_fields[path] != value)
     }
-    removed = old_fields.keys() - new_fields.keys()
+    removed = (old_fields.keys() - new_fields.keys()) if old is not None else set()
     mine = next(
         (e for e in entries if e.manager == manager.name and e.operation == manager.operation),
         None,
@@ -265,6 +267,11 @@ def record(
             mine.fields |= changed
             mine.time = now
     return _encode(entries)
+
+
+def _empty(body: schema.Struct) -> JsonObject:
+    empty, _ = schema.decode(body, {"metadata": {}})
+    return empty
 
 
 def _tracked(body: schema.Struct, obj: JsonObject | None, drop_status: bool) -> dict[Path, Any]:

@@ -9,6 +9,9 @@ schema per kind instead of storing bodies verbatim.
 
 Kinds without a schema (most of the generic registrations) keep their body as sent, except
 ``metadata``, which is always decoded as ``ObjectMeta``.
+
+Longer than most modules on purpose: besides the decoder it holds the typed schemas of the
+kinds kubesim models (ObjectMeta, NetworkPolicy, Namespace), which read best side by side.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ storage layer turns a non-empty list into ``422 Invalid``. docs/kubesim.md lists
 
 Validators run after defaulting (protocol, policyTypes), exactly as upstream, so a policy
 without ``policyTypes`` is never reported for it.
+
+Longer than kubesim's other modules on purpose: it is one flat table of upstream rules
+(ObjectMeta, labels, selectors, CIDRs, ports, Lease), each a small function next to the ones
+it shares helpers with; splitting it would scatter those helpers.
 """
 
 from __future__ import annotations

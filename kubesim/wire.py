@@ -14,11 +14,12 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from kubesim import errors, protobuf, selectors
+from kubesim import errors, protobuf, selectors, tables
 from kubesim.listing import ListResult
+from kubesim.objects import WriteResult
 from kubesim.resources import ResourceType
 from kubesim.storage import FieldValidation
-from kubesim.versions import dumps
+from kubesim.versions import Entry, dumps
 
 JsonObject = dict[str, Any]
 JSON = "application/json"
@@ -213,3 +214,27 @@ async def read_delete_options(request: web.BaseRequest) -> JsonObject:
     if "dryRun" in query:
         options.setdefault("dryRun", query.getall("dryRun"))
     return options
+
+
+def object_response(
+    request: web.BaseRequest,
+    rtype: ResourceType,
+    entry: Entry,
+    status: int = 200,
+    warnings: list[str] | None = None,
+) -> web.Response:
+    """One object as JSON, or as a kubectl ``Table`` when asked for one."""
+    if tables.wants_table(request.headers.get("Accept", "")):
+        body = tables.table(
+            [entry], rtype, str(entry.rv), include=request.query.get("includeObject")
+        )
+        return raw_json(body, tables.TABLE_CONTENT_TYPE, status, warnings=warnings)
+    check_acceptable(request)
+    return raw_json(entry.raw, JSON, status, warnings=warnings)
+
+
+def write_response(
+    request: web.BaseRequest, rtype: ResourceType, result: WriteResult, status: int
+) -> web.Response:
+    """The answer to a write: the resulting object with its ``Warning`` headers."""
+    return object_response(request, rtype, result.entry, status, result.warnings)
