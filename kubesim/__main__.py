@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import signal
 import sys
 from pathlib import Path
@@ -82,7 +83,12 @@ async def _serve(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and serve until a termination signal."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.tls and importlib.util.find_spec("trustme") is None:
+        # trustme (and the cryptography package it brings) is the [tls] extra, not a core
+        # dependency: say so instead of failing with a traceback after start-up.
+        parser.error("--tls needs the 'trustme' package: pip install 'netpol-syncer[tls]'")
     return asyncio.run(_serve(args))
 
 

@@ -528,6 +528,15 @@ SEQUENCES: list[Sequence] = [
         ],
     ),
     Sequence(
+        "np-oversized-body",
+        [
+            create(
+                policy("big") | {"metadata": {"name": "big", "annotations": {"a": "x" * 3_500_000}}}
+            ),
+            get("big"),
+        ],
+    ),
+    Sequence(
         "lease-basics",
         [
             create(lease("lock", "a"), "a", path=LEASES),
