@@ -44,7 +44,9 @@ class Admission(ObjectStore):
             )
         if kind and kind != rtype.kind:
             raise errors.bad_request(
-                f"the kind in the data ({kind}) does not match the expected kind ({rtype.kind})"
+                f'{kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}: '
+                f'no kind "{kind}" is registered for version "{api_version or rtype.api_version}"'
+                ' in scheme "pkg/runtime/scheme.go:111"'
             )
         decoded, unknown = schema.decode_or_raise(rtype.body, obj, rtype.kind, rtype.version)
         # Upstream key order: kind, apiVersion, metadata, then the body.

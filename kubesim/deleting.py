@@ -45,18 +45,21 @@ class Deleting(Admission):
         bucket = self.bucket(rtype)
         current = self.get(rtype, namespace, name)
         if uid is not None and uid != current.uid:
-            raise errors.conflict(
-                rtype.group_resource,
+            raise errors.precondition_failed(
+                rtype.kind,
+                rtype.group,
                 name,
-                f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
-                f"{current.uid}",
+                f"the UID in the precondition ({uid}) does not match the UID in record "
+                f"({current.uid}). The object might have been deleted and then recreated",
             )
         if resource_version is not None and resource_version != str(current.rv):
-            raise errors.conflict(
-                rtype.group_resource,
+            raise errors.precondition_failed(
+                rtype.kind,
+                rtype.group,
                 name,
-                "Precondition failed: ResourceVersion in precondition: "
-                f"{resource_version}, ResourceVersion in object meta: {current.rv}",
+                f"the ResourceVersion in the precondition ({resource_version}) does not match "
+                f"the ResourceVersion in record ({current.rv}). The object might have been "
+                "modified",
             )
         if dry_run:
             return WriteResult(current, deleted=not current.finalizers)

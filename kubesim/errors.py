@@ -242,6 +242,14 @@ def conflict(gr: GroupResource, name: str, why: str = OPTIMISTIC_LOCK_MESSAGE) -
     return ApiError(409, "Conflict", message, _details(gr, name))
 
 
+def precondition_failed(kind: str, group: str, name: str, why: str) -> ApiError:
+    """409 for a DELETE precondition, which upstream words with the kind, not the resource."""
+    qualified = f"{kind}.{group}" if group else kind
+    details: JsonObject = {"name": name, **({"group": group} if group else {}), "kind": kind}
+    message = f'Operation cannot be fulfilled on {qualified} "{name}": {why}'
+    return ApiError(409, "Conflict", message, details)
+
+
 def invalid_object(kind: str, group: str, name: str, errors: Sequence[FieldError]) -> ApiError:
     """422 with one cause per field error, worded like ``apierrors.NewInvalid``."""
     qualified = f"{kind}.{group}" if group else kind
@@ -287,8 +295,8 @@ def unsupported_media_type(accepted: Iterable[str]) -> ApiError:
 
 def not_acceptable(accepted: Iterable[str]) -> ApiError:
     """406 when the client accepts none of the response formats kubesim can produce."""
-    message = "only the following media types are accepted: " + ", ".join(accepted)
-    return ApiError(406, "NotAcceptable", message)
+    message = "406: Not Acceptable\n\nAvailable representations: " + ", ".join(accepted)
+    return ApiError(406, "NotAcceptable", message, {})
 
 
 def expired(message: str) -> ApiError:

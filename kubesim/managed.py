@@ -22,6 +22,7 @@ subresource are never tracked.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -269,7 +270,9 @@ def record(
     return _encode(entries)
 
 
+@functools.lru_cache(maxsize=64)
 def _empty(body: schema.Struct) -> JsonObject:
+    """The kind's empty object as decoded (read only: it is shared between calls)."""
     empty, _ = schema.decode(body, {"metadata": {}})
     return empty
 

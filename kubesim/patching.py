@@ -32,6 +32,10 @@ APPLY = "application/apply-patch+yaml"
 APPLY_CBOR = "application/apply-patch+cbor"
 
 
+_REJECTED = "the server rejected our request due to an error in our request"
+"""Upstream's whole message for a JSON patch that cannot be applied (no detail given)."""
+
+
 def accepted_types(strategic_supported: bool) -> list[str]:
     """The patch media types a resource accepts, in upstream's order for the 415 message."""
     types = [JSON, MERGE, APPLY]
@@ -69,7 +73,10 @@ def mutation(
     """The function that applies this patch body to an object, or 415 if the type is unknown."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media == MERGE:
-        patch = parse_json(body)
+        try:
+            patch = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise errors.bad_request("invalid JSON patch") from None
         if not isinstance(patch, dict):
             raise errors.bad_request("error decoding patch: a merge patch must be a JSON object")
         return lambda obj: merge_patch(obj, patch)
@@ -77,15 +84,18 @@ def mutation(
         ops = parse_json(body)
         if not isinstance(ops, list):
             raise errors.bad_request(
-                "the server rejected our request due to an error in our request: a JSON patch "
-                "must be an array of operations"
+                "error decoding patch: json: cannot unmarshal "
+                f"{'object' if isinstance(ops, dict) else 'value'} into Go value of type "
+                "[]handlers.jsonPatchOp"
             )
         return _json_patch(ops)
     if media == STRATEGIC and patch_meta is not None:
         patch = parse_json(body)
         meta = patch_meta
         return lambda obj: strategic.apply(obj, patch, meta)
-    raise errors.unsupported_media_type(accepted_types(patch_meta is not None))
+    if media == STRATEGIC:
+        raise errors.unsupported_media_type(accepted_types(strategic_supported=False))
+    raise errors.ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", {})
 
 
 def _json_patch(ops: list[Any]) -> Mutation:
@@ -100,11 +110,7 @@ def _json_patch(ops: list[Any]) -> Mutation:
         try:
             result: JsonObject = patch.apply(obj, in_place=True)
         except jsonpatch.JsonPatchTestFailed as exc:
-            raise errors.ApiError(
-                422,
-                "Invalid",
-                f"the server rejected our request due to an error in our request: {exc}",
-            ) from exc
+            raise errors.ApiError(422, "Invalid", _REJECTED, {}) from exc
         except (
             jsonpatch.JsonPatchException,
             jsonpatch.JsonPointerException,
@@ -112,11 +118,7 @@ def _json_patch(ops: list[Any]) -> Mutation:
             KeyError,
             IndexError,
         ) as exc:
-            raise errors.ApiError(
-                422,
-                "Invalid",
-                f"the server rejected our request due to an error in our request: {exc}",
-            ) from exc
+            raise errors.ApiError(422, "Invalid", _REJECTED, {}) from exc
         return result
 
     return apply

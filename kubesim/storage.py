@@ -182,11 +182,17 @@ class Storage(Deleting):
             raise errors.conflict(rtype.group_resource, name)
         uid = meta.get("uid", "")
         if uid and uid != old_meta.get("uid"):
+            # Upstream leaks its storage layer's error text here; clients match on it rarely,
+            # but kubesim says the same.
+            key = "/".join(
+                filter(None, ("/registry", rtype.plural, old_meta.get("namespace"), name))
+            )
             raise errors.conflict(
                 rtype.group_resource,
                 name,
-                f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
-                f"{old_meta.get('uid')}",
+                f"StorageError: invalid object, Code: 4, Key: {key}, ResourceVersion: 0, "
+                f"AdditionalErrorMsg: Precondition failed: UID in precondition: {uid}, UID in "
+                f"object meta: {old_meta.get('uid')}",
             )
         if subresource == "status":
             status = obj.get("status")

@@ -131,8 +131,9 @@ def _merge_map(original: JsonObject, patch: JsonObject, meta: PatchMeta) -> Json
 
 def _merge_list(current: list[Any], patch: list[Any], meta: PatchMeta) -> list[Any]:
     if meta.merge_primitives:
-        merged = list(current)
-        for item in patch:
+        # Upstream's order: the patch's items first, then the original ones it did not name.
+        merged: list[Any] = []
+        for item in [*patch, *current]:
             if item not in merged:
                 merged.append(item)
         return merged

@@ -22,6 +22,7 @@ _RV_IN_TEXT = re.compile(
     r"(?::|=)? \"?)(\d+)"
 )
 _TOO_OLD = re.compile(r"too old resource version: (\d+) \((\d+)\)")
+_RV_IN_PARENS = re.compile(r"(ResourceVersion in (?:the precondition|record) \()(\d+)(\))")
 
 
 class Normalizer:
@@ -56,6 +57,9 @@ class Normalizer:
                 f"{self.current_rv(m.group(1))} ({self.current_rv(m.group(2))})"
             ),
             value,
+        )
+        value = _RV_IN_PARENS.sub(
+            lambda m: m.group(1) + self.current_rv(m.group(2)) + m.group(3), value
         )
         return _RV_IN_TEXT.sub(lambda m: m.group(1) + self.current_rv(m.group(2)), value)
 

@@ -41,10 +41,14 @@ async def test_delete_of_a_missing_object_is_404(net: client.NetworkingV1Api) ->
 @pytest.mark.parametrize(
     ("preconditions", "message"),
     [
-        pytest.param({"uid": "not-the-uid"}, "Precondition failed: UID in precondition", id="uid"),
+        pytest.param(
+            {"uid": "not-the-uid"},
+            "the UID in the precondition (not-the-uid) does not match",
+            id="uid",
+        ),
         pytest.param(
             {"resourceVersion": "1"},
-            "Precondition failed: ResourceVersion in precondition",
+            "the ResourceVersion in the precondition",
             id="rv",
         ),
     ],
