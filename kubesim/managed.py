@@ -22,7 +22,6 @@ subresource are never tracked.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -238,7 +237,7 @@ def record(
     new_fields = _tracked(body, new, drop_status)
     # A create compares with the empty object, whose always-encoded fields ("", {}) nobody
     # owns until someone changes them.
-    old_fields = _tracked(body, old if old is not None else _empty(body), drop_status)
+    old_fields = _tracked(body, old, drop_status) if old is not None else _empty_fields(body)
     changed = {
         path
         for path, value in new_fields.items()
@@ -270,11 +269,19 @@ def record(
     return _encode(entries)
 
 
-@functools.lru_cache(maxsize=64)
-def _empty(body: schema.Struct) -> JsonObject:
-    """The kind's empty object as decoded (read only: it is shared between calls)."""
-    empty, _ = schema.decode(body, {"metadata": {}})
-    return empty
+_EMPTY_FIELDS: dict[int, tuple[schema.Struct, dict[Path, Any]]] = {}
+
+
+def _empty_fields(body: schema.Struct) -> dict[Path, Any]:
+    """The tracked fields of the kind's empty object (read only: shared between calls).
+
+    Cached by identity: hashing a schema walks its whole tree, which cost more than the rest
+    of the bookkeeping; the schema is kept in the entry so its id is never reused."""
+    cached = _EMPTY_FIELDS.get(id(body))
+    if cached is None:
+        empty, _ = schema.decode(body, {"metadata": {}})
+        cached = _EMPTY_FIELDS[id(body)] = (body, _tracked(body, empty, drop_status=True))
+    return cached[1]
 
 
 def _tracked(body: schema.Struct, obj: JsonObject | None, drop_status: bool) -> dict[Path, Any]:

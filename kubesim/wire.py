@@ -73,7 +73,13 @@ def list_body(rtype: ResourceType, result: ListResult) -> bytes:
         + b'",'
     )
     cut = len(prefix)
-    items = [b"{" + e.raw[cut:] if e.raw.startswith(prefix) else e.raw for e in result.entries]
+    entries = result.entries
+    if not entries:
+        return head + b"]}"
+    if all(e.raw.startswith(prefix) for e in entries):
+        # Views, not copies: each item is its stored bytes after the prefix, re-opened by "{".
+        return head + b"{" + b",{".join(memoryview(e.raw)[cut:] for e in entries) + b"]}"
+    items = [b"{" + e.raw[cut:] if e.raw.startswith(prefix) else e.raw for e in entries]
     return head + b",".join(items) + b"]}"
 
 
