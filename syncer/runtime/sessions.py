@@ -9,10 +9,11 @@ Everything that depends on them is here, so an upgrade is checked in one place, 
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
 from kubernetes_asyncio import client as k8s
@@ -63,23 +64,37 @@ async def send(
     content_type: str,
     request_timeout: float | aiohttp.ClientTimeout,
 ) -> aiohttp.ClientResponse:
-    """One request through ``api``'s REST layer; the response is returned unread.
+    """One request through ``api``'s session; the response is returned unread.
 
     kubernetes-asyncio's own call path first rebuilds every body and header dict through its
-    model serializer (a recursive walk costing more than the HTTP request itself); the bodies
-    here are plain JSON already, so requests go straight to its REST client, with its
-    authentication (token refresh included) and connection settings.
+    model serializer (a recursive walk costing more than the HTTP request itself), and its REST
+    client then re-encodes the body as spaced JSON after a regex test of the content type and
+    builds a timeout object per request (~4% of the syncer's CPU while converging). The bodies
+    here are plain JSON already, so requests go straight to its aiohttp session as compact
+    bytes, with its authentication (token refresh included) and connection settings (proxy,
+    proxy headers, TLS server name).
     """
     headers = {**api.default_headers, "Accept": "application/json", "Content-Type": content_type}
     query_params = list(query or [])
     await api.update_params_for_auth(headers, query_params, ["BearerToken"])
-    response: aiohttp.ClientResponse = await api.rest_client.request(
-        method,
-        f"{api.configuration.host}{path}",
-        query_params=cast(Any, query_params),  # urlencoded; repeated keys need pairs
-        headers=headers,
-        body=body,
-        _preload_content=False,
-        _request_timeout=request_timeout,
-    )
-    return response
+    url = f"{api.configuration.host}{path}"
+    if query_params:
+        url += "?" + urllib.parse.urlencode(query_params)  # repeated keys need pairs
+    if not isinstance(request_timeout, aiohttp.ClientTimeout):
+        request_timeout = aiohttp.ClientTimeout(total=request_timeout)
+    options: dict[str, Any] = {"headers": headers, "timeout": request_timeout}
+    if body is not None:
+        options["data"] = _encode(body).encode()
+    rest = api.rest_client
+    if rest.proxy:
+        options["proxy"] = rest.proxy
+    if rest.proxy_headers:
+        options["proxy_headers"] = rest.proxy_headers
+    if rest.server_hostname:
+        options["server_hostname"] = rest.server_hostname
+    session: aiohttp.ClientSession = rest.pool_manager
+    return await session.request(method, url, **options)
+
+
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
+"""Compact JSON: fewer bytes to send and for the server to parse than ``json.dumps``'s."""
