@@ -46,16 +46,17 @@ async def _watch_host(
     """Record when each sequence number first appears on a host copy."""
     url = host.url + h.collection(h.HOST_NAMESPACE)
     selector = f"{markers.MANAGED_BY}={h.VCLUSTER}"
-    async with session.get(url, params={"labelSelector": selector, "limit": "1"}) as response:
+    params = {"labelSelector": selector, "limit": "1"}
+    async with session.get(url, params=params, **host.http) as response:
         rv = (await response.json())["metadata"]["resourceVersion"]
-    params = {
+    watch = {
         "watch": "true",
         "labelSelector": selector,
         "resourceVersion": rv,
         "timeoutSeconds": "3600",
     }
     timeout = aiohttp.ClientTimeout(total=None, sock_read=None)
-    async with session.get(url, params=params, timeout=timeout) as response:
+    async with session.get(url, params=watch, timeout=timeout, **host.http) as response:
         opened.set()
         async for line in response.content:
             received = time.perf_counter()
@@ -81,7 +82,8 @@ async def _drive(
     acked: dict[int, float] = {}
     stride = STRIDE if math.gcd(STRIDE, policies) == 1 else 1
     total = round(rate * duration)
-    headers = {"Content-Type": "application/merge-patch+json"}
+    headers = {**virtual.http.get("headers", {}), "Content-Type": "application/merge-patch+json"}
+    options = {**virtual.http, "headers": headers}
 
     async def change(seq: int) -> None:
         i = (seq * stride) % policies
@@ -89,7 +91,7 @@ async def _drive(
         url = virtual.url + h.collection(policy["namespace"]) + "/" + policy["name"]
         body = json.dumps({"metadata": {"annotations": {h.SEQ_ANNOTATION: str(seq)}}}).encode()
         sent[seq] = time.perf_counter()
-        async with session.patch(url, data=body, headers=headers) as response:
+        async with session.patch(url, data=body, **options) as response:
             await response.read()
             acked[seq] = time.perf_counter()
             if response.status != 200:
@@ -118,69 +120,66 @@ def _stats(values: list[float]) -> dict[str, float | None]:
     }
 
 
-async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    runs: list[dict[str, Any]] = []
-    with h.workdir() as tmp:
-        work = Path(tmp)
-        async with h.clusters(work, args.policies) as c:
-            for index in range(args.repeat):
-                async with h.settled_syncer(
-                    c,
-                    policies=args.policies,
-                    workers=args.workers,
-                    resync_period=args.resync_period,
-                    tag=f"syncer-{index}",
-                ) as syncer:
-                    seen: dict[int, float] = {}
-                    opened = asyncio.Event()
-                    watcher = asyncio.create_task(_watch_host(c.session, c.host, seen, opened))
-                    await asyncio.wait_for(opened.wait(), 30)
-                    before = await syncer.metrics()
-                    cpu_before = syncer.cpu_seconds()
-                    first_seq = index * 1_000_000
-                    sent, acked, achieved = await _drive(
-                        c.session, c.virtual, args.policies, args.rate, args.duration, first_seq
-                    )
-                    cpu = syncer.cpu_seconds() - cpu_before
-                    await h.wait_for(
-                        functools.partial(_all_seen, sent, seen), within=30.0, what="host writes"
-                    )
-                    watcher.cancel()
-                    await asyncio.gather(watcher, return_exceptions=True)
-                    after = await syncer.metrics()
-                latencies = [seen[s] - t for s, t in sent.items() if s in seen]
-                from_ack = [seen[s] - acked[s] for s in sent if s in seen]
-                virtual_rtt = [acked[s] - sent[s] for s in sent]
-                buckets = h.histogram_delta(
-                    h.histogram(before, "netpol_syncer_sync_latency_seconds"),
-                    h.histogram(after, "netpol_syncer_sync_latency_seconds"),
+async def _measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    async with h.clusters(work, args.policies, args.backend) as c:
+
+        async def once(index: int) -> dict[str, Any]:
+            async with h.settled_syncer(
+                c,
+                policies=args.policies,
+                workers=args.workers,
+                resync_period=args.resync_period,
+                tag=f"syncer-{index}",
+            ) as syncer:
+                seen: dict[int, float] = {}
+                opened = asyncio.Event()
+                watcher = asyncio.create_task(_watch_host(c.session, c.host, seen, opened))
+                await asyncio.wait_for(opened.wait(), 30)
+                before = await syncer.metrics()
+                cpu_before = syncer.cpu_seconds()
+                first_seq = index * 1_000_000
+                sent, acked, achieved = await _drive(
+                    c.session, c.virtual, args.policies, args.rate, args.duration, first_seq
                 )
-                total = buckets[-1][1] if buckets else 0.0
-                under_50 = dict(buckets).get(0.05, 0.0)
-                internal = {
-                    "count": int(total),
-                    "p50_ms": _ms(h.histogram_quantile(buckets, 0.50)),
-                    "p99_ms": _ms(h.histogram_quantile(buckets, 0.99)),
-                    "share_le_50ms": round(under_50 / total, 4) if total else None,
-                }
-                runs.append(
-                    {
-                        "changes": len(sent),
-                        "achieved_rate": round(achieved, 2),
-                        "host_writes_seen": len(latencies),
-                        **_stats(latencies),
-                        "from_ack": _stats(from_ack),
-                        "virtual_patch_rtt": _stats(virtual_rtt),
-                        "syncer_histogram": internal,
-                        "syncer_cpu_percent": round(100 * cpu / args.duration, 1),
-                    }
+                cpu = syncer.cpu_seconds() - cpu_before
+                await h.wait_for(
+                    functools.partial(_all_seen, sent, seen), within=30.0, what="host writes"
                 )
+                watcher.cancel()
+                await asyncio.gather(watcher, return_exceptions=True)
+                after = await syncer.metrics()
+            latencies = [seen[s] - t for s, t in sent.items() if s in seen]
+            from_ack = [seen[s] - acked[s] for s in sent if s in seen]
+            virtual_rtt = [acked[s] - sent[s] for s in sent]
+            buckets = h.histogram_delta(
+                h.histogram(before, "netpol_syncer_sync_latency_seconds"),
+                h.histogram(after, "netpol_syncer_sync_latency_seconds"),
+            )
+            total = buckets[-1][1] if buckets else 0.0
+            under_50 = dict(buckets).get(0.05, 0.0)
+            internal = {
+                "count": int(total),
+                "p50_ms": _ms(h.histogram_quantile(buckets, 0.50)),
+                "p99_ms": _ms(h.histogram_quantile(buckets, 0.99)),
+                "share_le_50ms": round(under_50 / total, 4) if total else None,
+            }
+            return {
+                "changes": len(sent),
+                "achieved_rate": round(achieved, 2),
+                "host_writes_seen": len(latencies),
+                **_stats(latencies),
+                "from_ack": _stats(from_ack),
+                "virtual_patch_rtt": _stats(virtual_rtt),
+                "syncer_histogram": internal,
+                "syncer_cpu_percent": round(100 * cpu / args.duration, 1),
+            }
+
+        runs = await h.repeat(args.repeat, once)
     med = h.medians(runs, ("p50_ms", "p90_ms", "p99_ms", "max_ms"))
     med["syncer_histogram_p50_ms"] = h.median(r["syncer_histogram"]["p50_ms"] for r in runs)
     med["syncer_histogram_p99_ms"] = h.median(r["syncer_histogram"]["p99_ms"] for r in runs)
     med["syncer_cpu_percent"] = h.median(r["syncer_cpu_percent"] for r in runs)
     return {
-        "benchmark": "latency",
         "parameters": {
             "policies": args.policies,
             "rate_per_s": args.rate,
@@ -189,7 +188,6 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             "change": f"merge PATCH of annotation {h.SEQ_ANNOTATION}, keys spread by stride",
             "measured": "host WATCH event received minus virtual PATCH sent, in this process",
             "syncer": h.syncer_parameters(args.workers, args.resync_period, "info"),
-            **h.environment(),
         },
         "runs": runs,
         "median": med,
@@ -206,8 +204,7 @@ def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 2)
 
 
-def main(argv: list[str]) -> int:
-    parser = h.base_parser("latency", __doc__)
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="changes per second")
     parser.add_argument(
         "--duration",
@@ -222,21 +219,32 @@ def main(argv: list[str]) -> int:
         help="syncer resync period (default 300, the production default: no resync in the "
         "window; a shorter one shows the latency of changes queued behind a resync)",
     )
-    args = parser.parse_args(argv)
+
+
+def _defaults(args: argparse.Namespace) -> None:
     if args.duration is None:
         args.duration = h.scaled(20.0, args.policies, minimum=2.0)
-    report = asyncio.run(_run(args))
+
+
+def _summary(report: dict[str, Any], args: argparse.Namespace) -> list[str]:
     med = report["median"]
-    h.emit(
-        report,
-        as_json=args.json,
-        summary=[
-            f"latency at {args.rate:g} changes/s for {args.duration:g} s over {args.policies} "
-            f"policies, {args.repeat} run(s)",
-            f"  external  p50 {med['p50_ms']} ms  p99 {med['p99_ms']} ms  max {med['max_ms']} ms",
-            f"  syncer histogram  p50 ~{med['syncer_histogram_p50_ms']} ms  "
-            f"p99 ~{med['syncer_histogram_p99_ms']} ms",
-            f"  target p99 <= {TARGET_P99 * 1000:g} ms: {'met' if report['met'] else 'MISSED'}",
-        ],
+    return [
+        f"latency at {args.rate:g} changes/s for {args.duration:g} s over {args.policies} "
+        f"policies, {args.repeat} run(s), {args.backend}",
+        f"  external  p50 {med['p50_ms']} ms  p99 {med['p99_ms']} ms  max {med['max_ms']} ms",
+        f"  syncer histogram  p50 ~{med['syncer_histogram_p50_ms']} ms  "
+        f"p99 ~{med['syncer_histogram_p99_ms']} ms",
+        f"  target p99 <= {TARGET_P99 * 1000:g} ms: {'met' if report['met'] else 'MISSED'}",
+    ]
+
+
+def main(argv: list[str]) -> int:
+    return h.run(
+        argv,
+        name="latency",
+        doc=__doc__,
+        measure=_measure,
+        summary=_summary,
+        options=_options,
+        defaults=_defaults,
     )
-    return 0

@@ -86,59 +86,53 @@ def _cache_cost(virtual_body: bytes, host_body: bytes) -> dict[str, Any]:
     }
 
 
-async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    restarts: list[dict[str, float]] = []
-    with h.workdir() as tmp:
-        work = Path(tmp)
-        async with (
-            h.sim_server("virtual", work) as virtual,
-            h.sim_server("host", work) as host,
-            h.client_session() as session,
-        ):
-            await h.create_namespaces(session, host, [h.HOST_NAMESPACE])
+async def _measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    async with (
+        h.server(args.backend, "virtual", work) as virtual,
+        h.server(args.backend, "host", work) as host,
+        h.client_session() as session,
+    ):
+        await h.create_namespaces(session, host, [h.HOST_NAMESPACE])
+        async with h.syncer_process(
+            virtual, host, work, workers=args.workers, resync_period=300.0, tag="first"
+        ) as first:
+            await first.wait_ready()
+            await asyncio.sleep(1.0)
+            idle = _snapshot(first)
+            await h.seed_virtual(session, virtual, args.policies)
+            await first.wait_settled(args.policies)
+            await asyncio.sleep(2.0)
+            converged = _snapshot(first)
+
+        async def once(index: int) -> dict[str, Any]:
             async with h.syncer_process(
-                virtual, host, work, workers=args.workers, resync_period=300.0, tag="first"
-            ) as first:
-                await first.wait_ready()
-                await asyncio.sleep(1.0)
-                idle = _snapshot(first)
-                await h.seed_virtual(session, virtual, args.policies)
-                await first.wait_settled(args.policies)
+                virtual,
+                host,
+                work,
+                workers=args.workers,
+                resync_period=300.0,
+                tag=f"restart-{index}",
+            ) as syncer:
+                await syncer.wait_ready()
+                samples = await syncer.wait_settled(args.policies)
                 await asyncio.sleep(2.0)
-                converged = _snapshot(first)
-            for index in range(args.repeat):
-                async with h.syncer_process(
-                    virtual,
-                    host,
-                    work,
-                    workers=args.workers,
-                    resync_period=300.0,
-                    tag=f"restart-{index}",
-                ) as syncer:
-                    await syncer.wait_ready()
-                    samples = await syncer.wait_settled(args.policies)
-                    await asyncio.sleep(2.0)
-                    snap = _snapshot(syncer)
-                    snap["virtual_cached"] = h.metric(samples, "netpol_syncer_virtual_policies")
-                    snap["host_cached"] = h.metric(samples, "netpol_syncer_host_policies")
-                    restarts.append(snap)
-            async with session.get(virtual.url + h.collection(None)) as response:
-                virtual_body = await response.read()
-            async with session.get(
-                host.url + h.collection(h.HOST_NAMESPACE),
-                params={"labelSelector": f"vcluster.loft.sh/managed-by={h.VCLUSTER}"},
-            ) as response:
-                host_body = await response.read()
+                snap = _snapshot(syncer)
+                snap["virtual_cached"] = h.metric(samples, "netpol_syncer_virtual_policies")
+                snap["host_cached"] = h.metric(samples, "netpol_syncer_host_policies")
+                return snap
+
+        restarts = await h.repeat(args.repeat, once)
+        virtual_body = await h.read_policies(session, virtual, None)
+        selector = {"labelSelector": f"vcluster.loft.sh/managed-by={h.VCLUSTER}"}
+        host_body = await h.read_policies(session, host, h.HOST_NAMESPACE, selector)
     cache = _cache_cost(virtual_body, host_body)
     med = h.medians(restarts, ("rss_mb", "peak_rss_mb", "anon_mb"))
     worst = max([converged["rss_mb"], *(r["rss_mb"] for r in restarts)])
     return {
-        "benchmark": "memory",
         "parameters": {
             "policies": args.policies,
             "repeat": args.repeat,
             "syncer": h.syncer_parameters(args.workers, 300.0, "info"),
-            **h.environment(),
         },
         "idle": idle,
         "after_watch_convergence": converged,
@@ -150,23 +144,20 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main(argv: list[str]) -> int:
-    parser = h.base_parser("memory", __doc__)
-    args = parser.parse_args(argv)
-    report = asyncio.run(_run(args))
+def _summary(report: dict[str, Any], args: argparse.Namespace) -> list[str]:
     med, cache = report["median"], report["cache_cost_tracemalloc"]
-    h.emit(
-        report,
-        as_json=args.json,
-        summary=[
-            f"memory with {args.policies} virtual + {args.policies} host policies cached",
-            f"  idle (nothing cached)       {report['idle']['rss_mb']} MB",
-            f"  after convergence (watch)   {report['after_watch_convergence']['rss_mb']} MB "
-            f"(peak {report['after_watch_convergence']['peak_rss_mb']} MB)",
-            f"  after restart (LIST), median {med['rss_mb']} MB (peak {med['peak_rss_mb']} MB)",
-            f"  caches: virtual {cache['virtual_bytes_per_object']} B/object, host "
-            f"{cache['host_bytes_per_object']} B/object",
-            f"  target <= {TARGET_MB:g} MB: {'met' if report['met'] else 'MISSED'}",
-        ],
-    )
-    return 0
+    return [
+        f"memory with {args.policies} virtual + {args.policies} host policies cached, "
+        f"{args.backend}",
+        f"  idle (nothing cached)       {report['idle']['rss_mb']} MB",
+        f"  after convergence (watch)   {report['after_watch_convergence']['rss_mb']} MB "
+        f"(peak {report['after_watch_convergence']['peak_rss_mb']} MB)",
+        f"  after restart (LIST), median {med['rss_mb']} MB (peak {med['peak_rss_mb']} MB)",
+        f"  caches: virtual {cache['virtual_bytes_per_object']} B/object, host "
+        f"{cache['host_bytes_per_object']} B/object",
+        f"  target <= {TARGET_MB:g} MB: {'met' if report['met'] else 'MISSED'}",
+    ]
+
+
+def main(argv: list[str]) -> int:
+    return h.run(argv, name="memory", doc=__doc__, measure=_measure, summary=_summary)

@@ -47,78 +47,72 @@ def _parse_time(text: str) -> float:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    runs: list[dict[str, Any]] = []
-    with h.workdir() as tmp:
-        work = Path(tmp)
-        async with h.clusters(work, args.policies) as c:
+async def _measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    async with h.clusters(work, args.policies, args.backend) as c:
+        async with h.syncer_process(
+            c.virtual, c.host, work, workers=args.workers, resync_period=300.0, tag="first"
+        ) as first:
+            await first.wait_ready()
+            await first.wait_settled(args.policies)
+        if await h.count_host_copies(c.session, c.host) != args.policies:
+            raise RuntimeError("the first syncer did not converge")
+
+        async def once(index: int) -> dict[str, Any]:
+            before_v = await c.virtual.counters(c.session)
+            before_h = await c.host.counters(c.session)
+            spawn_wall = time.time()
             async with h.syncer_process(
-                c.virtual, c.host, work, workers=args.workers, resync_period=300.0, tag="first"
-            ) as first:
-                await first.wait_ready()
-                await first.wait_settled(args.policies)
-            if await h.count_host_copies(c.session, c.host) != args.policies:
-                raise RuntimeError("the first syncer did not converge")
-            for index in range(args.repeat):
-                before_v = await c.virtual.counters(c.session)
-                before_h = await c.host.counters(c.session)
-                spawn_wall = time.time()
-                async with h.syncer_process(
-                    c.virtual,
-                    c.host,
-                    work,
-                    workers=args.workers,
-                    resync_period=300.0,
-                    tag=f"restart-{index}",
-                ) as syncer:
-                    ready = await syncer.wait_ready()
-                    await h.wait_for_async(
-                        functools.partial(_all_in_sync, syncer, args.policies),
-                        within=300.0,
-                        what="all keys in sync",
-                        interval=0.01,
-                    )
-                    in_sync = time.perf_counter() - syncer.spawned_at
-                    samples = await syncer.wait_settled(args.policies)
-                    await asyncio.sleep(1.0)
-                    after_v = await c.virtual.counters(c.session)
-                    after_h = await c.host.counters(c.session)
-                    rss = syncer.rss()["VmRSS_kB"]
-                events = syncer.log_events()
-                virtual_writes = h.writes(before_v, after_v)
-                host_writes = h.writes(before_h, after_h)
-                api = h.api_requests(samples)
-                started_at = next(
-                    (
-                        _parse_time(e["timestamp"])
-                        for e in events
-                        if e.get("event") == "starting" and "timestamp" in e
-                    ),
-                    None,
+                c.virtual,
+                c.host,
+                work,
+                workers=args.workers,
+                resync_period=300.0,
+                tag=f"restart-{index}",
+            ) as syncer:
+                ready = await syncer.wait_ready()
+                await h.wait_for_async(
+                    functools.partial(_all_in_sync, syncer, args.policies),
+                    within=300.0,
+                    what="all keys in sync",
+                    interval=0.01,
                 )
-                runs.append(
-                    {
-                        "ready_s": round(ready, 4),
-                        "ready_after_start_s": h.rounded(
-                            _log_seconds(events, "starting", "caches synced")
-                        ),
-                        "process_start_s": h.rounded(
-                            None if started_at is None else started_at - spawn_wall
-                        ),
-                        "in_sync_s": round(in_sync, 4),
-                        "writes_total": sum(virtual_writes.values()) + sum(host_writes.values()),
-                        "virtual_writes": virtual_writes,
-                        "host_writes": host_writes,
-                        "list_requests_virtual": h.delta(before_v, after_v, "list"),
-                        "list_requests_host": h.delta(before_h, after_h, "list"),
-                        "syncer_list_requests": {
-                            k: v for k, v in api.items() if " list " in f" {k} "
-                        },
-                        "watch_requests": h.delta(before_v, after_v, "watch")
-                        + h.delta(before_h, after_h, "watch"),
-                        "rss_kB": rss,
-                    }
-                )
+                in_sync = time.perf_counter() - syncer.spawned_at
+                samples = await syncer.wait_settled(args.policies)
+                await asyncio.sleep(1.0)
+                after_v = await c.virtual.counters(c.session)
+                after_h = await c.host.counters(c.session)
+                rss = syncer.rss()["VmRSS_kB"]
+            events = syncer.log_events()
+            virtual_writes = h.writes(before_v, after_v)
+            host_writes = h.writes(before_h, after_h)
+            api = h.api_requests(samples)
+            started_at = next(
+                (
+                    _parse_time(e["timestamp"])
+                    for e in events
+                    if e.get("event") == "starting" and "timestamp" in e
+                ),
+                None,
+            )
+            return {
+                "ready_s": round(ready, 4),
+                "ready_after_start_s": h.rounded(_log_seconds(events, "starting", "caches synced")),
+                "process_start_s": h.rounded(
+                    None if started_at is None else started_at - spawn_wall
+                ),
+                "in_sync_s": round(in_sync, 4),
+                "writes_total": sum(virtual_writes.values()) + sum(host_writes.values()),
+                "virtual_writes": virtual_writes,
+                "host_writes": host_writes,
+                "list_requests_virtual": h.delta(before_v, after_v, "list"),
+                "list_requests_host": h.delta(before_h, after_h, "list"),
+                "syncer_list_requests": {k: v for k, v in api.items() if " list " in f" {k} "},
+                "watch_requests": h.delta(before_v, after_v, "watch")
+                + h.delta(before_h, after_h, "watch"),
+                "rss_kB": rss,
+            }
+
+        runs = await h.repeat(args.repeat, once)
     keys = (
         "ready_s",
         "ready_after_start_s",
@@ -130,13 +124,11 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     )
     med = h.medians(runs, keys)
     return {
-        "benchmark": "restart",
         "parameters": {
             "policies": args.policies,
             "repeat": args.repeat,
             "syncer": h.syncer_parameters(args.workers, 300.0, "info"),
-            "counted_by": "kubesim request counters (server side); syncer metrics for comparison",
-            **h.environment(),
+            "counted_by": "server-side request counters; syncer metrics for comparison",
         },
         "runs": runs,
         "median": med,
@@ -158,25 +150,21 @@ async def _all_in_sync(syncer: h.SyncerProcess, expected: int) -> bool:
     return h.metric(samples, "netpol_syncer_synced_policies") >= expected
 
 
-def main(argv: list[str]) -> int:
-    parser = h.base_parser("restart", __doc__)
-    args = parser.parse_args(argv)
-    report = asyncio.run(_run(args))
+def _summary(report: dict[str, Any], args: argparse.Namespace) -> list[str]:
     med = report["median"]
     met = report["met"]
-    h.emit(
-        report,
-        as_json=args.json,
-        summary=[
-            f"restart with {args.policies} policies in sync, {args.repeat} run(s)",
-            f"  spawn -> ready      {med['ready_s']:.3f} s "
-            f"(starting -> caches synced {med['ready_after_start_s']} s)",
-            f"  spawn -> all in sync {med['in_sync_s']:.3f} s",
-            f"  writes              {med['writes_total']:g} (target 0: "
-            f"{'met' if met['writes'] else 'MISSED'})",
-            f"  LIST requests       virtual {med['list_requests_virtual']:g}, host "
-            f"{med['list_requests_host']:g} (target 1 each: "
-            f"{'met' if met['list_requests_per_cluster'] else 'MISSED'})",
-        ],
-    )
-    return 0
+    return [
+        f"restart with {args.policies} policies in sync, {args.repeat} run(s), {args.backend}",
+        f"  spawn -> ready      {med['ready_s']:.3f} s "
+        f"(starting -> caches synced {med['ready_after_start_s']} s)",
+        f"  spawn -> all in sync {med['in_sync_s']:.3f} s",
+        f"  writes              {med['writes_total']:g} (target 0: "
+        f"{'met' if met['writes'] else 'MISSED'})",
+        f"  LIST requests       virtual {med['list_requests_virtual']:g}, host "
+        f"{med['list_requests_host']:g} (target 1 each: "
+        f"{'met' if met['list_requests_per_cluster'] else 'MISSED'})",
+    ]
+
+
+def main(argv: list[str]) -> int:
+    return h.run(argv, name="restart", doc=__doc__, measure=_measure, summary=_summary)

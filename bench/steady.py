@@ -25,67 +25,68 @@ from typing import Any
 from bench import _harness as h
 
 
-async def _run(args: argparse.Namespace) -> dict[str, Any]:
-    runs: list[dict[str, Any]] = []
-    with h.workdir() as tmp:
-        work = Path(tmp)
-        async with h.clusters(work, args.policies) as c:
-            for index in range(args.repeat):
-                async with h.settled_syncer(
-                    c,
-                    policies=args.policies,
-                    workers=args.workers,
-                    resync_period=args.resync_period,
-                    tag=f"syncer-{index}",
-                ) as syncer:
-                    await asyncio.sleep(1.0)  # let the event recorder and watches go quiet
-                    before = await syncer.metrics()
-                    before_v = await c.virtual.counters(c.session)
-                    before_h = await c.host.counters(c.session)
-                    cpu_before = syncer.cpu_seconds()
-                    probes: list[float] = []
-                    prober = asyncio.create_task(_probe(syncer, probes))
-                    await asyncio.sleep(args.duration)
-                    prober.cancel()
-                    await asyncio.gather(prober, return_exceptions=True)
-                    cpu = syncer.cpu_seconds() - cpu_before
-                    after_v = await c.virtual.counters(c.session)
-                    after_h = await c.host.counters(c.session)
-                    after = await syncer.metrics()
-                    reconciles = h.metric(after, "netpol_syncer_reconcile_total") - h.metric(
-                        before, "netpol_syncer_reconcile_total"
-                    )
-                    unchanged = h.metric(
-                        after, "netpol_syncer_reconcile_total", result="unchanged"
-                    ) - h.metric(before, "netpol_syncer_reconcile_total", result="unchanged")
-                    virtual_writes = h.writes(before_v, after_v)
-                    host_writes = h.writes(before_h, after_h)
-                    runs.append(
-                        {
-                            "writes_total": sum(virtual_writes.values())
-                            + sum(host_writes.values()),
-                            "virtual_writes": virtual_writes,
-                            "host_writes": host_writes,
-                            "virtual_requests": _all_requests(before_v, after_v),
-                            "host_requests": _all_requests(before_h, after_h),
-                            "syncer_api_requests": h.api_delta(before, after),
-                            "reconciles": int(reconciles),
-                            "reconciles_unchanged": int(unchanged),
-                            "syncer_cpu_seconds": round(cpu, 3),
-                            "syncer_cpu_percent": round(100 * cpu / args.duration, 2),
-                            "rss_kB": syncer.rss()["VmRSS_kB"],
-                            "healthz_probes": len(probes),
-                            "healthz_p50_ms": h.rounded(h.percentile(probes, 50), 2),
-                            "healthz_p99_ms": h.rounded(h.percentile(probes, 99), 2),
-                            "healthz_max_ms": h.rounded(max(probes, default=0.0), 2),
-                        }
-                    )
+async def _measure(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    async with h.clusters(work, args.policies, args.backend) as c:
+
+        async def once(index: int) -> dict[str, Any]:
+            async with h.settled_syncer(
+                c,
+                policies=args.policies,
+                workers=args.workers,
+                resync_period=args.resync_period,
+                tag=f"syncer-{index}",
+            ) as syncer:
+                await asyncio.sleep(1.0)  # let the event recorder and watches go quiet
+                before = await syncer.metrics()
+                before_v = await c.virtual.counters(c.session)
+                before_h = await c.host.counters(c.session)
+                cpu_before = syncer.cpu_seconds()
+                probes: list[float] = []
+                prober = asyncio.create_task(_probe(syncer, probes))
+                await asyncio.sleep(args.duration)
+                prober.cancel()
+                await asyncio.gather(prober, return_exceptions=True)
+                cpu = syncer.cpu_seconds() - cpu_before
+                after_v = await c.virtual.counters(c.session)
+                after_h = await c.host.counters(c.session)
+                after = await syncer.metrics()
+                reconciles = h.metric(after, "netpol_syncer_reconcile_total") - h.metric(
+                    before, "netpol_syncer_reconcile_total"
+                )
+                unchanged = h.metric(
+                    after, "netpol_syncer_reconcile_total", result="unchanged"
+                ) - h.metric(before, "netpol_syncer_reconcile_total", result="unchanged")
+                virtual_writes = h.writes(before_v, after_v)
+                host_writes = h.writes(before_h, after_h)
+                return {
+                    "writes_total": sum(virtual_writes.values()) + sum(host_writes.values()),
+                    "virtual_writes": virtual_writes,
+                    "host_writes": host_writes,
+                    "virtual_requests": _all_requests(before_v, after_v),
+                    "host_requests": _all_requests(before_h, after_h),
+                    "syncer_api_requests": h.api_delta(before, after),
+                    "reconciles": int(reconciles),
+                    "reconciles_unchanged": int(unchanged),
+                    "syncer_cpu_seconds": round(cpu, 3),
+                    "syncer_cpu_percent": round(100 * cpu / args.duration, 2),
+                    "rss_kB": syncer.rss()["VmRSS_kB"],
+                    "healthz_probes": len(probes),
+                    "healthz_p50_ms": h.rounded(h.percentile(probes, 50), 2),
+                    "healthz_p99_ms": h.rounded(h.percentile(probes, 99), 2),
+                    "healthz_max_ms": h.rounded(max(probes, default=0.0), 2),
+                }
+
+        runs = await h.repeat(args.repeat, once)
     med = h.medians(
         runs,
         ("writes_total", "reconciles", "syncer_cpu_percent", "rss_kB", "healthz_max_ms"),
     )
+    counted_by = (
+        "kubesim request counters (server side), all resources"
+        if args.backend == "kubesim"
+        else "apiserver_request_total (server side) for " + ", ".join(sorted(h.REAL_RESOURCES))
+    )
     return {
-        "benchmark": "steady",
         "parameters": {
             "policies": args.policies,
             "duration_s": args.duration,
@@ -93,8 +94,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
             "runs_note": "run 1's syncer converges into an empty host; later runs start a fresh "
             "syncer against the in-sync host; each waits until settled, then the window",
             "syncer": h.syncer_parameters(args.workers, args.resync_period, "info"),
-            "counted_by": "kubesim request counters (server side), all resources",
-            **h.environment(),
+            "counted_by": counted_by,
         },
         "runs": runs,
         "median": med,
@@ -117,8 +117,7 @@ def _all_requests(before: h.Counts, after: h.Counts) -> dict[str, int]:
     return {k: n for k, n in sorted(out.items()) if n}
 
 
-def main(argv: list[str]) -> int:
-    parser = h.base_parser("steady", __doc__)
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration",
         type=float,
@@ -131,24 +130,35 @@ def main(argv: list[str]) -> int:
         default=None,
         help="syncer resync period (default a third of the window)",
     )
-    args = parser.parse_args(argv)
+
+
+def _defaults(args: argparse.Namespace) -> None:
     if args.duration is None:
         args.duration = h.scaled(60.0, args.policies, minimum=3.0)
     if args.resync_period is None:
         args.resync_period = args.duration / 3
-    report = asyncio.run(_run(args))
+
+
+def _summary(report: dict[str, Any], args: argparse.Namespace) -> list[str]:
     med = report["median"]
-    h.emit(
-        report,
-        as_json=args.json,
-        summary=[
-            f"steady state: {args.policies} policies, {args.duration:g} s idle, "
-            f"resync every {args.resync_period:g} s, {args.repeat} run(s)",
-            f"  writes (both servers)  {med['writes_total']:g}  (target 0: "
-            f"{'met' if report['met'] else 'MISSED'})",
-            f"  no-op reconciles       {med['reconciles']:g}",
-            f"  syncer CPU             {med['syncer_cpu_percent']:g} %",
-            f"  slowest probe answer   {med['healthz_max_ms']:g} ms",
-        ],
+    return [
+        f"steady state: {args.policies} policies, {args.duration:g} s idle, "
+        f"resync every {args.resync_period:g} s, {args.repeat} run(s), {args.backend}",
+        f"  writes (both servers)  {med['writes_total']:g}  (target 0: "
+        f"{'met' if report['met'] else 'MISSED'})",
+        f"  no-op reconciles       {med['reconciles']:g}",
+        f"  syncer CPU             {med['syncer_cpu_percent']:g} %",
+        f"  slowest probe answer   {med['healthz_max_ms']:g} ms",
+    ]
+
+
+def main(argv: list[str]) -> int:
+    return h.run(
+        argv,
+        name="steady",
+        doc=__doc__,
+        measure=_measure,
+        summary=_summary,
+        options=_options,
+        defaults=_defaults,
     )
-    return 0
