@@ -8,10 +8,11 @@ Either way a benchmark gets a :class:`Server`: its URL, an admin kubeconfig, the
 counters, read on the server side:
 
 - kubesim: ``kubesim.Counters`` (every resource, every request);
-- real: the API server's ``apiserver_request_total``, for the resources the syncer touches
-  (networkpolicies, events, leases, services, namespaces); the server's own controllers write
-  other resources (flowschemas, its identity lease in kube-system) at any time, and those
-  writes are not the syncer's. Its verbs (``POST``, ``LIST``...) are mapped to kubesim's.
+- real: the API server's ``apiserver_request_total``, for the resources a benchmarked syncer
+  touches (networkpolicies, events, services, namespaces; it runs without leader election, so
+  no leases); the server's own controllers write other resources (flowschemas, its identity
+  lease in kube-system) at any time, and those writes are not the syncer's. Its verbs
+  (``POST``, ``LIST``...) are mapped to kubesim's.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ REAL_VERBS: Final = {
     "WATCH": "watch",
     "WATCHLIST": "watch",
 }
-REAL_RESOURCES: Final = frozenset({"networkpolicies", "events", "leases", "services", "namespaces"})
+REAL_RESOURCES: Final = frozenset({"networkpolicies", "events", "services", "namespaces"})
 
 
 @dataclass
