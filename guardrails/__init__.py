@@ -2,9 +2,9 @@
 
 The controller parses the ``guardrails:`` block once (:func:`parse`), then for each virtual
 policy calls :func:`apply` on the default translation and passes :func:`sanctioned_peers` to
-the scoping check; under ``isolation: managed`` it also writes :func:`baseline` policies per
-virtual namespace. Nothing here does I/O; facts about the running vCluster (its DNS) arrive as
-values in a :class:`Context`.
+the scoping check; under ``isolation: managed`` it also writes baseline policies (:func:`plan`).
+Nothing here does I/O; facts about the running vCluster (its DNS) arrive as values in a
+:class:`Context`.
 """
 
 from guardrails.applying import Context, apply, before_patches, enclose, sanctioned_peers
@@ -20,11 +20,23 @@ from guardrails.config import (
 from guardrails.dns import DnsFacts, facts_from_service
 from guardrails.envelope import ALL_PODS_PEER, Narrowed, any_peer, narrow, narrow_block
 from guardrails.host_peers import HostPeerRefused
-from guardrails.isolation import BASELINE_ANNOTATION, Baseline, baseline, complement_of_union
+from guardrails.isolation import (
+    BASELINE_ANNOTATION,
+    BASELINE_LABEL,
+    Baseline,
+    baseline,
+    complement_of_union,
+    covered_by_others,
+    exemptions,
+    namespace_baselines,
+    others_baselines,
+    plan,
+)
 
 __all__ = [
     "ALL_PODS_PEER",
     "BASELINE_ANNOTATION",
+    "BASELINE_LABEL",
     "HOST_PEER_LABEL",
     "SUGGESTED_BLOCKED_CIDRS",
     "Baseline",
@@ -40,11 +52,16 @@ __all__ = [
     "baseline",
     "before_patches",
     "complement_of_union",
+    "covered_by_others",
     "enclose",
+    "exemptions",
     "facts_from_service",
     "from_config",
+    "namespace_baselines",
     "narrow",
     "narrow_block",
+    "others_baselines",
     "parse",
+    "plan",
     "sanctioned_peers",
 ]

@@ -82,15 +82,19 @@ def guarded(virtual: sem.Cluster, config: guardrails.Guardrails) -> list[dict[st
     return out
 
 
-def baselines(virtual: sem.Cluster, config: guardrails.Guardrails) -> list[dict[str, Any]]:
-    """``isolation: managed``: the baseline policies of every virtual namespace."""
+def baselines(
+    virtual: sem.Cluster, copies: list[dict[str, Any]], config: guardrails.Guardrails
+) -> list[dict[str, Any]]:
+    """``isolation: managed``: every baseline the controller writes for these host copies
+    (:func:`guardrails.plan`, namespace baselines and the others baseline)."""
     target = translate.Target(vcluster=VC, host_namespace=HNS)
-    out: list[dict[str, Any]] = []
-    for namespace in virtual.namespaces:
-        result = guardrails.baseline(namespace, virtual.policies, config, target)  # type: ignore[arg-type]
-        assert result.warnings == ()
-        out.extend(dict(p) for p in result.policies)
-    return out
+    host_copies = {
+        (p["metadata"]["namespace"], p["metadata"]["name"]): copy
+        for p, copy in zip(virtual.policies, copies, strict=True)
+    }
+    result = guardrails.plan(virtual.policies, host_copies, config, target)  # type: ignore[arg-type]
+    assert result.warnings == ()
+    return [dict(p) for p in result.policies]
 
 
 def world(virtual: sem.Cluster, blocked: tuple[str, ...], managed: bool = False) -> World:
@@ -100,7 +104,8 @@ def world(virtual: sem.Cluster, blocked: tuple[str, ...], managed: bool = False)
     )
     tenant_host_pods = host_pods_of(virtual, VC, HNS)
     foreign = platform_pods()
-    policies = guarded(virtual, config) + baselines(virtual, config)
+    copies = guarded(virtual, config)
+    policies = copies + baselines(virtual, copies, config)
     return World(
         virtual=virtual,
         envelope=sem.Envelope(blocked, managed=managed),
@@ -164,14 +169,20 @@ def assert_inside_envelope(w: World) -> None:
 
 def assert_valid_and_scoped(w: World) -> None:
     """Every host copy is upstream-valid and passes scoping with only the sanctioned peers;
-    baselines select only this vCluster's pods of one namespace and use only sanctioned peers."""
+    baselines select only this vCluster's pods (of one namespace, or of the namespaces without
+    namespace baselines) and use only sanctioned peers."""
     sanctioned = guardrails.sanctioned_peers(w.config)
     for policy in w.host_policies:
         assert netpol_validation.problems(policy) == [], policy
         if guardrails.BASELINE_ANNOTATION in policy["metadata"]["annotations"]:
             labels = policy["spec"]["podSelector"]["matchLabels"]
             assert labels[MANAGED_BY] == VC
-            assert labels[NAMESPACE] == policy["metadata"]["labels"][NAMESPACE]
+            if policy["metadata"]["labels"][guardrails.BASELINE_LABEL] == "namespace":
+                assert labels[NAMESPACE] == policy["metadata"]["labels"][NAMESPACE]
+            else:  # others: the vCluster's pods outside the namespaces with baselines
+                assert labels == {MANAGED_BY: VC}
+                for requirement in policy["spec"]["podSelector"].get("matchExpressions", []):
+                    assert (requirement["key"], requirement["operator"]) == (NAMESPACE, "NotIn")
             for rule in [*policy["spec"].get("ingress", []), *policy["spec"].get("egress", [])]:
                 for peer in rule.get("from", rule.get("to", [])):
                     assert "ipBlock" in peer or peer in sanctioned, peer

@@ -106,7 +106,9 @@ def test_baselines_for_one_namespace() -> None:
     assert ingress["spec"]["policyTypes"] == ["Ingress"]
     assert ingress["spec"]["ingress"] == [{"from": guardrails.any_peer(config.blocked_cidrs)}]
     assert egress["spec"]["podSelector"] == {"matchLabels": scoping}
-    assert ingress["metadata"]["name"] == "netpol-baseline-default-ingress-0-vc1"
+    assert ingress["metadata"]["name"].startswith("ingress-")
+    assert ingress["metadata"]["name"].endswith("-x-default-x-vc1.baseline")
+    assert ingress["metadata"]["labels"]["netpol-syncer.io/baseline"] == "namespace"
     for p in result.policies:
         assert netpol_validation.problems(dict(p)) == []
 
