@@ -47,10 +47,6 @@ GUARDRAILS: Final = "guardrails"
 """The top-level block of admin guardrails (SPEC §9), read by :func:`guardrails.from_config`."""
 COREDNS_EMBEDDED: Final = ("controlPlane", "coredns", "embedded")
 """vCluster runs CoreDNS inside the control-plane pod: ``dns: auto`` then targets that pod."""
-_ISOLATION_UNSUPPORTED: Final = (
-    "'managed' is not supported yet: the syncer does not write baseline policies, so it would"
-    " not isolate anything; remove the setting (or set it to 'off')"
-)
 NAMESPACES: Final = ("sync", "toHost", "namespaces")
 """vCluster's multi-namespace mode: each virtual namespace gets its own host namespace."""
 
@@ -239,11 +235,6 @@ def from_document(
             rails = guardrails.from_config(document)
         except guardrails.GuardrailsError as exc:
             problems.extend(_guardrail_problem(text, node) for text in exc.problems)
-        if _get(document, [GUARDRAILS, "isolation"]) == "managed":
-            parts = [GUARDRAILS, "isolation"]
-            problems.append(
-                ConfigProblem(_yaml_path(parts), _ISOLATION_UNSUPPORTED, _line(node, parts))
-            )
 
     ignored = list(_ignored(document, node))
     unsupported = list(_unsupported(document, node))
@@ -270,6 +261,8 @@ def _describe_guardrails(rails: guardrails.Guardrails) -> str:
         parts.append(f"{len(rails.blocked_cidrs)} blocked CIDRs")
     if rails.host_peers:
         parts.append(f"host peers: {', '.join(sorted(rails.host_peers))}")
+    if rails.isolation != "off":
+        parts.append(f"isolation: {rails.isolation}")
     return "guardrails: " + ", ".join(parts)
 
 

@@ -31,6 +31,7 @@ from syncer.pipeline import (
     caching,
     dnswatch,
     guarding,
+    isolating,
     owning,
     probing,
     queueing,
@@ -100,11 +101,17 @@ class Controller:
         self.supervisor = supervisor or supervising.Supervisor(metrics=metrics, clock=self._clock)
         self.virtual = caching.Store(
             strip=caching.strip_virtual,
-            indexers={HOST_NAME_INDEX: self._host_names},
+            indexers={
+                HOST_NAME_INDEX: self._host_names,
+                isolating.NAMESPACE_INDEX: isolating.virtual_namespaces,
+            },
         )
         self.host = caching.Store(
             strip=caching.strip_host,
-            indexers={OWNER_INDEX: self._owners},
+            indexers={
+                OWNER_INDEX: self._owners,
+                isolating.BASELINE_INDEX: isolating.baseline_scopes,
+            },
             digests=True,
         )
         self._limiter = ratelimiting.controller_limiter(clock=self._clock)
@@ -147,6 +154,21 @@ class Controller:
                 metrics=metrics,
                 clock=self._clock,
             )
+        self.baselines = isolating.Baselines(
+            target=target,
+            rails=guard.rails if guard is not None else None,
+            virtual=self.virtual,
+            host=self.host,
+            host_api=host_api,
+            virtual_api=virtual_api,
+            enqueue=self.queue.add,
+            tenant_pending=lambda key: self.reconciler.expectations.pending(key),
+            owner_references=self.owner.references,
+            metrics=metrics,
+            may_write=self._leadership.may_write,
+            clock=self._clock,
+        )
+        """``isolation: managed``: the baseline policies (also deletes them once it is off)."""
         self.reconciler = reconciling.Reconciler(
             target=target,
             virtual=self.virtual,
@@ -156,6 +178,7 @@ class Controller:
             desire=self.owner.owned(desire),
             may_write=self._leadership.may_write,
             clock=self._clock,
+            narrowing=self.baselines.narrowing if self.baselines.managed else None,
         )
         self.recorder = recorder or recording.EventRecorder(
             api=virtual_api, clock=self._clock, metrics=metrics
@@ -170,7 +193,7 @@ class Controller:
         # _standby), and emptied when leadership is lost.
         self.work = working.Workers(
             queue=self.queue,
-            reconciler=self.reconciler,
+            reconciler=isolating.Routed(self.reconciler, self.baselines),
             virtual=self.virtual,
             recorder=self.recorder,
             metrics=metrics,
@@ -393,6 +416,7 @@ class Controller:
         key = caching.key_of(new if new is not None else old or {})
         self.work.changed(key)
         self.queue.add(key)
+        self.baselines.on_virtual(old, new)
 
     def _on_owner(self) -> None:
         """The Service's uid changed (every copy needs the new owner reference), or the
@@ -401,6 +425,8 @@ class Controller:
         self._enqueue_all()
 
     def _on_host(self, old: caching.Json | None, new: caching.Json | None) -> None:
+        if not self._standby():
+            self.baselines.on_host(old, new)  # also for our own writes: baselines follow them
         if new is not None and self.reconciler.expectations.echo(
             caching.key_of(new), caching.version_of(new)
         ):
@@ -431,6 +457,8 @@ class Controller:
         for owner in self.host.index_values(OWNER_INDEX):
             namespace, _, name = owner.partition("/")
             self.queue.add(ObjectKey(namespace, name))
+        for key in self.baselines.work():
+            self.queue.add(key)
 
     async def _cancel(self, tasks: list[asyncio.Task[Any]]) -> None:
         """Cancel ``tasks`` and wait for them at most :data:`CANCEL_TIMEOUT`: a task that

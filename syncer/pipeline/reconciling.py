@@ -22,7 +22,9 @@ Safety rules enforced here:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal, NoReturn, cast
 
@@ -46,6 +48,11 @@ log = structlog.get_logger("syncer.pipeline.reconciling")
 Action = Literal["created", "updated", "deleted", "unchanged", "skipped"]
 Desire = Callable[[NetworkPolicy], NetworkPolicy]
 """virtual object -> desired host object (translate, then patches); raises PatchFailed."""
+Narrowing = Callable[
+    [ObjectKey, caching.Json, NetworkPolicy | None], AbstractAsyncContextManager[None]
+]
+"""Around a delete (desired None) or update of a host copy: may wait (raise) until the pods
+it stops selecting are covered otherwise (``isolation: managed``, :mod:`isolating`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +77,10 @@ class Reconciler:
         desire: Desire,
         may_write: Callable[[], bool] = lambda: True,
         clock: Clock | None = None,
+        narrowing: Narrowing | None = None,
     ) -> None:
         self._target = target
+        self._narrowing = narrowing or _no_narrowing
         self._virtual = virtual
         self._host = host
         self._api = host_api
@@ -112,7 +121,8 @@ class Reconciler:
             self._labels.pop(key, None)
             if host is not None and owner == key:
                 await self._confirm_gone(key, host)
-                await self._delete(key, host_key, host)
+                async with self._narrowing(key, host, None):
+                    await self._delete(key, host_key, host)
                 return Outcome("deleted", host_key)
             return Outcome("skipped", host_key)
 
@@ -137,7 +147,9 @@ class Reconciler:
                 verified = stamp[1]
                 outcome = Outcome("unchanged", host_key)
             else:
-                verified = await self._update(key, host_key, diff.merged(desired, host, vc, owned))
+                async with self._narrowing(key, host, desired):
+                    body = diff.merged(desired, host, vc, owned)
+                    verified = await self._update(key, host_key, body)
                 outcome = Outcome("updated", host_key, "reverted" if was_in_sync else None)
         self.in_sync[key] = (stamp[0], verified)
         self._labels[key] = labels
@@ -258,3 +270,9 @@ def _rejection(exc: errors.ApiError, verb: str, host_key: ObjectKey) -> errors.P
         f"host API rejected {verb} of {host_key}: {exc.reason or exc.status} {exc.message}"
         + (f" ({detail})" if detail and detail not in exc.message else "")
     )
+
+
+def _no_narrowing(
+    key: ObjectKey, host: caching.Json, desired: NetworkPolicy | None
+) -> AbstractAsyncContextManager[None]:
+    return contextlib.nullcontext()

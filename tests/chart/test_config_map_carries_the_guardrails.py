@@ -1,5 +1,5 @@
 """The chart's ``guardrails`` value reaches the syncer's config file as its top-level block
-(SPEC §9), validated by the schema; ``isolation: managed`` is refused at render time."""
+(SPEC §9), validated by the schema, ``isolation: managed`` included."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ GUARDRAILS: dict[str, Any] = {
             "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
         }
     },
+    "isolation": "managed",
 }
 
 
@@ -42,6 +43,7 @@ def test_guardrails_are_carried_verbatim_and_read_by_the_syncer(
     assert sorted(loaded.guardrails.host_peers) == ["ingress-nginx"]
     assert len(loaded.guardrails.blocked_cidrs) == 2
     assert loaded.dns_embedded is True
+    assert loaded.guardrails.isolation == "managed"
     assert not loaded.warnings
 
 
@@ -50,9 +52,7 @@ def test_guardrails_are_carried_verbatim_and_read_by_the_syncer(
     [
         pytest.param({"guardrails": {"dns": "on"}}, "/guardrails/dns", id="dns-mode"),
         pytest.param({"guardrails": {"blockedCIDR": []}}, "blockedCIDR", id="unknown-key"),
-        pytest.param(
-            {"guardrails": {"isolation": "managed"}}, "'managed' is not supported yet", id="managed"
-        ),
+        pytest.param({"guardrails": {"isolation": "on"}}, "/guardrails/isolation", id="isolation"),
     ],
 )
 def test_bad_guardrails_are_refused(

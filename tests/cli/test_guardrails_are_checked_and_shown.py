@@ -1,6 +1,6 @@
 """The ``guardrails`` block (SPEC §9) in the offline commands: ``check-config`` validates it with
-file, line and YAML path like every other problem and refuses ``isolation: managed`` (not
-supported yet), ``run`` refuses it too, and ``translate`` prints what the guardrails changed."""
+file, line and YAML path like every other problem and accepts ``isolation: managed``, and
+``translate`` prints what the guardrails changed."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def test_every_guardrail_problem_has_its_line_and_path(tmp_path: Path) -> None:
         "  blockedCIDRs:\n"
         "    - 169.254.169.254/32\n"
         "    - 10.0.0.0/33\n"
-        "  isolation: managed\n",
+        "  isolation: sometimes\n",
     )
     done = netpol_syncer("check-config", "--config", str(cfg))
     assert done.returncode == 2
@@ -64,24 +64,20 @@ def test_every_guardrail_problem_has_its_line_and_path(tmp_path: Path) -> None:
     assert lines[0].startswith(f"error: {cfg}:2: guardrails.dns: "), lines
     assert lines[1].startswith(f"error: {cfg}:5: guardrails.blockedCIDRs[1]: "), lines
     assert "'10.0.0.0/33'" in lines[1]
-    assert lines[2] == (
-        f"error: {cfg}:6: guardrails.isolation: 'managed' is not supported yet: the syncer does"
-        " not write baseline policies, so it would not isolate anything; remove the setting"
-        " (or set it to 'off')"
-    )
+    assert lines[2].startswith(f"error: {cfg}:6: guardrails.isolation: "), lines
+    assert "'sometimes'" in lines[2]
     assert lines[3] == f"{cfg}: 3 problems"
 
 
-def test_run_refuses_isolation_managed_at_start(tmp_path: Path) -> None:
-    """Never silently ignored: ``run`` exits 2 naming the setting before connecting anywhere."""
+def test_isolation_managed_is_accepted_and_summarised(tmp_path: Path) -> None:
+    """``isolation: managed`` is a supported setting: check-config passes and names it."""
     cfg = _write(tmp_path, "guardrails:\n  isolation: managed\n")
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text("{}\n")
-    done = netpol_syncer(
-        "run", "--config", str(cfg), *TARGET, "--virtual-kubeconfig", str(kubeconfig)
+    done = netpol_syncer("check-config", "--config", str(cfg))
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == (
+        "ok: sync.toHost.networkPolicies: enabled, 0 patches; guardrails: isolation: managed"
+        f" (from {cfg})\n"
     )
-    assert done.returncode == 2
-    assert f"{cfg}:2: guardrails.isolation: 'managed' is not supported yet" in done.stderr
 
 
 def test_translate_comments_each_changed_document(tmp_path: Path) -> None:

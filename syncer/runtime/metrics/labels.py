@@ -28,7 +28,13 @@ Cluster = Literal["virtual", "host"]
 WatchRestartReason = Literal["closed", "error", "gone", "relist", "resync"]
 DriftKind = Literal["recreated", "reverted"]
 ErrorReason = Literal[
-    "PatchFailed", "HostRejected", "HostNameCollision", "HostPeerRefused", "Forbidden", "ApiError"
+    "PatchFailed",
+    "HostRejected",
+    "HostNameCollision",
+    "HostPeerRefused",
+    "Forbidden",
+    "ApiError",
+    "IsolationFallback",
 ]
 EventType = Literal["Normal", "Warning"]
 TaskName = Literal[
