@@ -302,13 +302,14 @@ async def test_baselines_changed_on_the_host_are_repaired(
 async def test_a_stale_cache_never_deletes_a_baseline(clusters: Clusters, tmp_path: Path) -> None:
     """The virtual watch stalls before a policy in a new namespace is created, together with
     the copy and baselines another replica made for it: the baselines look unneeded to this
-    replica's cache, but the virtual API still lists a policy there, so none is deleted."""
+    replica's cache (their host events enqueue the namespace), but the virtual API still lists
+    a policy there, so none is deleted."""
     path = _config(tmp_path)
     rails = _rails(path)
-    async with clusters.run(config_path=str(path), resync_period=0.2) as run:
+    async with clusters.run(config_path=str(path)) as run:
         await run.wait_ready()
         await wait_for(lambda: _baselines(clusters) and _in_step(clusters, rails))
-        assert clusters.virtual.faults.stall_watches(NETPOLS) == 1
+        await wait_for(lambda: clusters.virtual.faults.stall_watches(NETPOLS) >= 1)
         ensure_namespace(clusters.virtual, "late")
         virtual = create(
             clusters.virtual,
@@ -322,7 +323,11 @@ async def test_a_stale_cache_never_deletes_a_baseline(clusters: Clusters, tmp_pa
             clusters.host.store.create(dict(policy))
         names = sorted(p["metadata"]["name"] for p in made)
         deletes = writes(clusters.host, "delete")
-        await asyncio.sleep(1.0)  # five resyncs, each enqueueing the namespace's key
+        controller = run.syncer.controller
+        assert controller is not None
+        await wait_for(lambda: len(_namespace_baselines(clusters, "late")) == len(names))
+        await asyncio.sleep(1.0)
+        assert translate.ObjectKey("late", "late") not in controller.virtual  # still stale
         assert _namespace_baselines(clusters, "late") == names
         assert "late-x-late-x-vc" in host_copies(clusters.host)
         assert writes(clusters.host, "delete") == deletes
