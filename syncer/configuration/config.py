@@ -57,6 +57,11 @@ _MULTI_NAMESPACE: Final = (
     " select no pod and the tenant's policies would not be enforced"
 )
 _IGNORED: Final = "ignored: netpol-syncer reads only " + BLOCK_PATH
+_VC_WORK_STILL_ON: Final = (
+    "guardrails.isolation: managed is set while policies.networkPolicy.enabled is true:"
+    " vCluster's vc-work policy still lets every pod of this vCluster reach every other, so"
+    " tenant denies stay void until it is turned off (policies.networkPolicy.enabled: false)"
+)
 _POLICIES_NOTE: Final = (
     "ignored by netpol-syncer; with it enabled vCluster's own policy lets all of this vCluster's"
     " pods reach each other, so a tenant policy that denies traffic between them has no effect"
@@ -239,6 +244,8 @@ def from_document(
     ignored = list(_ignored(document, node))
     unsupported = list(_unsupported(document, node))
     warnings.extend(str(u) for u in unsupported)
+    if rails.isolation == "managed" and _policies_isolate(_get(document, ["policies"])):
+        warnings.append(_VC_WORK_STILL_ON)
     if problems:
         raise ConfigError(source, problems, ignored=ignored, unsupported=unsupported)
     return NetworkPolicySync(
@@ -300,6 +307,8 @@ def _ignored(document: object, node: yaml.Node | None) -> Iterator[ConfigProblem
                 continue
             if tuple(parts) == ("policies",) and _policies_isolate(level[other]):
                 parts, message = [*parts, "networkPolicy"], _POLICIES_NOTE
+                if _get(document, [GUARDRAILS, "isolation"]) == "managed":
+                    message += "; turn it off (enabled: false) for guardrails.isolation: managed"
             found.append(ConfigProblem(_yaml_path(parts), message, _key_line(node, parts)))
         level = level.get(key)
     yield from sorted(found, key=lambda p: (p.line is None, p.line or 0))

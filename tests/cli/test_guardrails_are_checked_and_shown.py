@@ -137,3 +137,19 @@ def test_an_unknown_host_peer_is_reported_and_skipped(tmp_path: Path) -> None:
     assert done.stdout == ""
     assert "NetworkPolicy shop/web" in done.stderr
     assert "nope" in done.stderr
+
+
+def test_isolation_managed_with_vc_work_on_says_to_turn_it_off(tmp_path: Path) -> None:
+    """vCluster's workload policy would keep tenant denies void: a warning (which ``run``
+    logs) and the note on ``policies.networkPolicy`` say to turn it off."""
+    cfg = _write(
+        tmp_path,
+        "policies:\n  networkPolicy:\n    enabled: true\nguardrails:\n  isolation: managed\n",
+    )
+    done = netpol_syncer("check-config", "--config", str(cfg))
+    assert done.returncode == 0
+    assert "tenant denies stay void until it is turned off" in done.stderr  # also run's log
+    notes = [line for line in done.stdout.splitlines() if "policies.networkPolicy" in line]
+    assert len(notes) == 1, done.stdout
+    assert notes[0].startswith(f"note: {cfg}:2: policies.networkPolicy: "), notes
+    assert notes[0].endswith("turn it off (enabled: false) for guardrails.isolation: managed")
