@@ -194,6 +194,9 @@ class Baselines:
     def _namespace_baselines(self, namespace: str) -> isolation.Baseline:
         """The namespace baselines the caches ask for (memoised on their versions)."""
         tenants = self._tenants(namespace)
+        if not tenants:
+            self._memo.pop(namespace, None)
+            return isolation.Baseline(())
         stamp = tuple(
             (k.name, self._virtual.version(k), self._host.digest(self._host_key(k)))
             for k in tenants

@@ -9,9 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import guardrails
+import translate
 from tests.support import netpol_semantics as sem
 from tests.support import netpol_validation
-from tests.support.strategies import POD_LABEL_KEYS, POD_LABEL_VALUES, small_selectors
+from tests.support.strategies import (
+    POD_LABEL_KEYS,
+    POD_LABEL_VALUES,
+    dns_labels,
+    dns_subdomains,
+    small_selectors,
+)
 from tests.translate.tables import TARGET, policy
 
 
@@ -137,3 +144,55 @@ def test_expansion_past_the_bound_falls_back_to_the_whole_namespace() -> None:
             "vcluster.loft.sh/managed-by": "vc1",
         }
     }
+
+
+@settings(max_examples=500, deadline=None)
+@given(dns_subdomains(), dns_labels(), dns_labels())
+def test_no_tenant_copy_is_named_like_a_baseline(name: str, namespace: str, vcluster: str) -> None:
+    """The part of a tenant copy's name after its last dot always holds a ``-``; a baseline's
+    (``baseline``) never does, whatever the lengths (hashed names included)."""
+    copy = translate.host_name(name, namespace, vcluster)
+    assert "-" in copy.rsplit(".", 1)[-1]
+    target = translate.Target(vcluster=vcluster, host_namespace="h")
+    config = guardrails.parse({"isolation": "managed"})
+    made = guardrails.plan([], None, config, target).policies
+    made += guardrails.baseline(namespace, [], config, target).policies
+    for baseline in made:
+        baseline_name = baseline["metadata"]["name"]
+        assert baseline_name.endswith(".baseline")
+        assert len(baseline_name) <= 63
+        assert netpol_validation.problems(dict(baseline)) == []
+
+
+def test_a_pod_is_exempt_only_while_its_host_copy_selects_it() -> None:
+    """No host copy yet: nothing exempt. A copy a patch narrowed: only what both select."""
+    tenant = policy({"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}]})
+    assert guardrails.exemptions([tenant], {}, TARGET) == {"Ingress": [], "Egress": []}  # type: ignore[list-item]
+    copy = translate.to_host(tenant, TARGET)  # type: ignore[arg-type]
+    narrowed = dict(copy)
+    narrowed["spec"] = {
+        **copy["spec"],
+        "podSelector": {
+            **copy["spec"]["podSelector"],
+            "matchExpressions": [expr("tier", "In", "front")],
+        },
+    }
+    exempt = guardrails.exemptions([tenant], {"web": narrowed}, TARGET)  # type: ignore[list-item,dict-item]
+    assert exempt["Ingress"] == [
+        {"matchExpressions": [expr("app", "In", "web"), expr("tier", "In", "front")]}
+    ]
+    assert exempt["Egress"] == []
+
+
+def test_the_others_baseline_leaves_out_namespaces_with_baselines() -> None:
+    """One per direction, selecting the vCluster's pods outside the given namespaces; read
+    back by :func:`guardrails.covered_by_others`."""
+    config = guardrails.parse({"isolation": "managed"})
+    others = guardrails.others_baselines(["b", "a"], config, TARGET)
+    assert [p["spec"]["policyTypes"] for p in others] == [["Ingress"], ["Egress"]]
+    assert others[0]["spec"]["podSelector"] == {
+        "matchLabels": {"vcluster.loft.sh/managed-by": "vc1"},
+        "matchExpressions": [expr("vcluster.loft.sh/namespace", "NotIn", "a", "b")],
+    }
+    assert guardrails.covered_by_others(others) == {"a", "b"}  # type: ignore[arg-type]
+    assert guardrails.covered_by_others(others[:1]) is None  # type: ignore[arg-type]
