@@ -21,13 +21,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import aiohttp
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 import guardrails
+import translate
 from kubesim import KubeSim
 from syncer.commands import running
 from syncer.configuration import config, settings
@@ -44,6 +45,9 @@ guardrails:
   dns: auto
   # Cloud metadata, and one host in the card processor's range the platform team blocks.
   blockedCIDRs: [169.254.169.254/32, 203.0.113.7/32]
+  # The syncer owns workload isolation (vCluster's policies.networkPolicy off): baselines
+  # give every pod no tenant policy selects the envelope, so tenant denies still hold.
+  isolation: managed
 """
 """Seeded after the example vcluster.yaml, so the demo shows a narrowed policy and DNS."""
 
@@ -148,6 +152,7 @@ async def _show(
         print("\nthe host did not converge; see the log above", file=out)
         return False
     ok = await _print_guardrails(virtual, host, out)
+    ok = ok and await _print_baselines(syncer, virtual, host, out)
 
     edited = copy.deepcopy(virtual.store.get("networkpolicies", *_key(policies[0])))
     edited["metadata"].setdefault("labels", {})["demo/edited"] = "true"
@@ -185,6 +190,48 @@ async def _print_guardrails(virtual: KubeSim, host: KubeSim, out: TextIO) -> boo
     return ok
 
 
+async def _print_baselines(
+    syncer: running.Syncer, virtual: KubeSim, host: KubeSim, out: TextIO
+) -> bool:
+    """``isolation: managed``: the baselines, once settled, and the pods each one selects."""
+    target = translate.Target(vcluster=VCLUSTER, host_namespace=HOST_NAMESPACE)
+    rails = syncer.config.sync.guardrails
+
+    def settled() -> bool:
+        copies = {}
+        for obj in _host_copies(host):
+            key = translate.virtual_key_of(obj, target)
+            if key is not None:
+                copies[(key.namespace, key.name)] = cast(translate.NetworkPolicy, obj)
+        tenants = cast(list[translate.NetworkPolicy], virtual.store.list("networkpolicies"))
+        planned = guardrails.plan(tenants, copies, rails, target).policies
+        want = {p["metadata"]["name"]: p["spec"] for p in planned}
+        return bool(want) and want == {p["metadata"]["name"]: p["spec"] for p in _baselines(host)}
+
+    ok = await _wait(settled)
+    print("\nisolation baselines (pods no tenant policy selects get the envelope):", file=out)
+    for obj in _baselines(host):
+        selector = obj["spec"]["podSelector"]
+        labels = selector.get("matchLabels", {})
+        namespace = labels.get(markers.NAMESPACE)
+        direction = obj["metadata"]["annotations"][guardrails.BASELINE_ANNOTATION]
+        terms = [
+            f"{e['key']} {e['operator']} {','.join(e.get('values', []))}".rstrip()
+            for e in selector.get("matchExpressions", [])
+        ]
+        where = f"namespace {namespace}"
+        if not namespace:  # the others baseline: its one term names the excluded namespaces
+            excluded = [v for e in selector.get("matchExpressions", []) for v in e["values"]]
+            where = "every namespace" + (f" except {', '.join(excluded)}" if excluded else "")
+            terms = []
+        print(
+            f"  {obj['metadata']['name']}: {direction} of the pods in {where}"
+            + (f" where {' and '.join(terms)}" if terms else ""),
+            file=out,
+        )
+    return ok
+
+
 async def _wait(condition: Callable[[], bool]) -> bool:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -195,6 +242,14 @@ async def _wait(condition: Callable[[], bool]) -> bool:
 
 
 def _host_copies(host: KubeSim) -> list[dict[str, Any]]:
+    return [p for p in _ours(host) if guardrails.BASELINE_LABEL not in p["metadata"]["labels"]]
+
+
+def _baselines(host: KubeSim) -> list[dict[str, Any]]:
+    return [p for p in _ours(host) if guardrails.BASELINE_LABEL in p["metadata"]["labels"]]
+
+
+def _ours(host: KubeSim) -> list[dict[str, Any]]:
     return host.store.list(
         "networkpolicies", HOST_NAMESPACE, label_selector=f"{markers.MANAGED_BY}={VCLUSTER}"
     )
