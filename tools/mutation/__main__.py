@@ -18,6 +18,7 @@ import contextlib
 import dataclasses
 import fnmatch
 import json
+import math
 import os
 import random
 import sys
@@ -30,8 +31,16 @@ from typing import Any
 from tools.mutation import budget, targets
 
 ROOT = Path(__file__).resolve().parents[2]
-KILLED = {"killed", "caught by type check"}
-"""Verdicts that count as detected. A timeout is reported on its own and counted as detected."""
+VERDICTS = {
+    "killed": "killed",
+    "caught by type check": "killed",
+    "survived": "survived",
+    "timeout": "timeout",
+    "no tests": "untested",
+    "not checked": "not run",
+}
+"""mutmut's verdicts as summarised. A timeout counts as detected but is listed apart; a mutant
+no mapped test reaches is ``untested`` and counts as surviving."""
 
 
 class _Names(list[str]):
@@ -123,6 +132,7 @@ def _all_mutants(max_children: int) -> dict[str, str]:
     from mutmut.utils.file_utils import walk_mutatable_files
 
     Path("mutants").mkdir(exist_ok=True)
+    _drop_broken_copies()
     mm.copy_src_dir()
     mm.copy_also_copy_files()
     mm.create_mutants(max_children)
@@ -132,6 +142,55 @@ def _all_mutants(max_children: int) -> dict[str, str]:
         data.load()
         found.update(dict.fromkeys(data.exit_code_by_key, str(path)))
     return found
+
+
+def _drop_broken_copies() -> None:
+    """Delete copies an interrupted generation left empty or cut short, so they are rebuilt.
+
+    mutmut keeps a generated file while it is newer than its source, so a run stopped while
+    writing one would otherwise leave that module broken for every later run.
+    """
+    for package in targets.SCOPE:
+        for source in (ROOT / package).rglob("*.py"):
+            copy = ROOT / "mutants" / source.relative_to(ROOT)
+            if not copy.exists():
+                continue
+            try:
+                ast.parse(copy.read_text())
+                broken = copy.stat().st_size == 0 and source.stat().st_size > 0
+            except SyntaxError:
+                broken = True
+            if broken:
+                copy.unlink()
+                copy.with_name(copy.name + ".meta").unlink(missing_ok=True)
+
+
+def _skip_clean_rerun_after_fresh_stats() -> None:
+    """Do not run the selected tests a second time right after mutmut's stats run.
+
+    Collecting stats runs exactly those tests unmutated and stops on any failure, which is what
+    the clean run checks; on two busy cores the repeat costs minutes. With cached stats the
+    clean run still happens.
+    """
+    from mutmut import __main__ as mm
+
+    fresh = False
+    collect = mm.run_stats_collection
+    make_runner = mm.get_mutant_runner
+
+    def run_stats_collection(*args: Any, **kwargs: Any) -> None:
+        nonlocal fresh
+        collect(*args, **kwargs)
+        fresh = True
+
+    def get_mutant_runner(*args: Any, **kwargs: Any) -> Any:
+        runner = make_runner(*args, **kwargs)
+        clean = runner.run_clean_tests
+        runner.run_clean_tests = lambda tests: 0 if fresh else clean(tests)
+        return runner
+
+    mm.run_stats_collection = run_stats_collection
+    mm.get_mutant_runner = get_mutant_runner
 
 
 def _function_start(path: str, name: str, cls: str | None) -> int:
@@ -197,15 +256,23 @@ def _summary(chosen: dict[str, str], started: float, tests: list[str]) -> dict[s
     by_package: dict[str, Counter[str]] = {}
     for name, verdict in verdicts.items():
         package = chosen[name].split("/")[0]
-        key = {"killed": "killed", "caught by type check": "killed", "survived": "survived"}.get(
-            verdict,
-            "timeout" if verdict == "timeout" else "untested" if verdict == "no tests" else "other",
-        )
-        by_package.setdefault(package, Counter())[key] += 1
+        key = VERDICTS.get(verdict, "other")
+        if key != "not run":
+            by_package.setdefault(package, Counter())[key] += 1
 
     def score(counts: Counter[str]) -> float | None:
         total = sum(counts.values())
         return round(100 * (counts["killed"] + counts["timeout"]) / total, 1) if total else None
+
+    def interval(counts: Counter[str]) -> list[float] | None:
+        """Wilson 95% interval of the score: what a sample says about all mutants."""
+        n = sum(counts.values())
+        if not n:
+            return None
+        p, z = (counts["killed"] + counts["timeout"]) / n, 1.96
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return [round(100 * (centre - half), 1), round(100 * (centre + half), 1)]
 
     overall: Counter[str] = sum(by_package.values(), Counter())
     survivors = [
@@ -214,11 +281,12 @@ def _summary(chosen: dict[str, str], started: float, tests: list[str]) -> dict[s
         if verdict in {"survived", "no tests", "suspicious"}
     ]
     return {
-        "mutants": len(verdicts),
+        "mutants": sum(overall.values()),
+        "not_run": sum(1 for v in verdicts.values() if v == "not checked"),
         "seconds": round(time.monotonic() - started, 1),
         "tests": tests,
         "packages": {
-            package: {**dict(counts), "score": score(counts)}
+            package: {**dict(counts), "score": score(counts), "score_95": interval(counts)}
             for package, counts in sorted(by_package.items())
         },
         "killed": overall["killed"],
@@ -226,6 +294,7 @@ def _summary(chosen: dict[str, str], started: float, tests: list[str]) -> dict[s
         "timeout": overall["timeout"],
         "untested": overall["untested"],
         "score": score(overall),
+        "score_95": interval(overall),
         "survivors": survivors,
     }
 
@@ -268,15 +337,17 @@ def main(argv: list[str] | None = None) -> int:
         everything = _all_mutants(args.max_children)
     wanted = set(modules)
     names = sorted(name for name, path in everything.items() if path in wanted)
+    population = len(names)
     if args.sample and args.sample < len(names):
         names = sorted(random.Random(args.seed).sample(names, args.sample))
     chosen = {name: everything[name] for name in names}
     if args.list:
         print("\n".join(names))
         return 0
-    if names:
+    if names and not args.report:
         from mutmut import __main__ as mm
 
+        _skip_clean_rerun_after_fresh_stats()
         with _stdout_to_stderr():
             try:
                 mm._run(_Names(names), args.max_children)
@@ -284,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
                 if stop.code:
                     raise
     summary = _summary(chosen, started, tests)
-    summary["population"] = len(everything)
+    summary["population"] = population
     summary["seed"] = args.seed if args.sample else None
     print(json.dumps(summary, indent=2))
     if args.fail_under is not None and (summary["score"] or 0) < args.fail_under:
