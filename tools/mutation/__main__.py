@@ -129,12 +129,13 @@ def _all_mutants(max_children: int) -> dict[str, str]:
     """Generate the mutants (cached in mutants/) and return mutant name -> source path."""
     from mutmut import __main__ as mm
     from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.utils import file_utils
     from mutmut.utils.file_utils import walk_mutatable_files
 
     Path("mutants").mkdir(exist_ok=True)
     _drop_broken_copies()
-    mm.copy_src_dir()
-    mm.copy_also_copy_files()
+    file_utils.copy_src_dir()
+    file_utils.copy_also_copy_files()
     mm.create_mutants(max_children)
     found: dict[str, str] = {}
     for path in walk_mutatable_files():
@@ -176,7 +177,7 @@ def _skip_clean_rerun_after_fresh_stats() -> None:
 
     fresh = False
     collect = mm.run_stats_collection
-    make_runner = mm.get_mutant_runner
+    make_runner = mm.get_mutant_runner  # type: ignore[attr-defined]
 
     def run_stats_collection(*args: Any, **kwargs: Any) -> None:
         nonlocal fresh
@@ -186,11 +187,11 @@ def _skip_clean_rerun_after_fresh_stats() -> None:
     def get_mutant_runner(*args: Any, **kwargs: Any) -> Any:
         runner = make_runner(*args, **kwargs)
         clean = runner.run_clean_tests
-        runner.run_clean_tests = lambda tests: 0 if fresh else clean(tests)
+        setattr(runner, "run_clean_tests", lambda tests: 0 if fresh else clean(tests))  # noqa: B010
         return runner
 
     mm.run_stats_collection = run_stats_collection
-    mm.get_mutant_runner = get_mutant_runner
+    setattr(mm, "get_mutant_runner", get_mutant_runner)  # noqa: B010
 
 
 def _function_start(path: str, name: str, cls: str | None) -> int:
@@ -315,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
     parser.add_argument(
-        "--test-timeout", type=int, default=60, help="pytest-timeout seconds per test"
+        "--test-timeout", type=int, default=300, help="pytest-timeout seconds per test"
     )
     parser.add_argument("--timeout-multiplier", type=float, default=5.0)
     parser.add_argument("--timeout-constant", type=float, default=5.0)
@@ -324,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--list", action="store_true", help="print the chosen mutant names and stop"
+    )
+    parser.add_argument(
+        "--report", action="store_true", help="summarise verdicts already recorded; run nothing"
     )
     args = parser.parse_args(argv)
 
