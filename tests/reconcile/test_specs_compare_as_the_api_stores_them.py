@@ -145,3 +145,10 @@ def test_empty_optional_fields_never_cause_a_write(
     desired = _policy(policy["spec"])
     desired["spec"] = _sprinkle(desired["spec"], empties)
     assert diff.owned_equal(desired, as_stored(desired), VCLUSTER)
+
+
+def test_a_missing_pod_selector_is_stored_as_the_empty_selector() -> None:
+    """The API stores an omitted ``podSelector`` as ``{}`` (every pod), so both compare equal."""
+    stored = {"podSelector": {}, "policyTypes": ["Ingress"]}
+    assert diff.normalized_spec({"policyTypes": ["Ingress"]}) == stored
+    assert diff.normalized_spec(stored) == stored

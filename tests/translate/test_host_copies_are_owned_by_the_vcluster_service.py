@@ -176,3 +176,14 @@ def test_dropping_our_reference_keeps_the_others() -> None:
     assert merged["metadata"]["ownerReferences"] == [FOREIGN]
     stored["metadata"]["ownerReferences"] = stored["metadata"]["ownerReferences"][:1]
     assert "ownerReferences" not in diff.merged(_desired(None), stored, VCLUSTER)["metadata"]
+
+
+def test_unknown_owners_leave_no_owner_references_behind() -> None:
+    """With the owner not known yet (None), a copy that had owner references loses the key, so
+    the write neither keeps a stale reference nor claims one."""
+    owned = translate.with_owner(
+        translate.to_host(_virtual(), TARGET),
+        [translate.service_owner_reference(VCLUSTER, SERVICE_UID), FOREIGN],  # type: ignore[list-item]
+    )
+    assert "ownerReferences" in owned["metadata"]
+    assert "ownerReferences" not in translate.with_owner(owned, None)["metadata"]
