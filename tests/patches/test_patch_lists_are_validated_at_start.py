@@ -311,3 +311,12 @@ def test_parsed_operations_are_typed_copies_of_the_entries() -> None:
         "add /metadata/labels/team",
         "copy /metadata/labels/team -> /metadata/labels/owner",
     ]
+
+
+def test_the_refusal_message_lists_every_problem() -> None:
+    """The exception's text is the problems one per line, so a log line shows all of them."""
+    with pytest.raises(patches.InvalidPatches) as raised:
+        patches.parse([{"op": "ad", "path": "/a"}, {"op": "remove"}])
+    lines = str(raised.value).split("\n")
+    assert lines == [str(p) for p in raised.value.problems]
+    assert len(lines) >= 2

@@ -61,6 +61,16 @@ def test_dotted_paths_become_json_pointers(path: str, pointer: str | None) -> No
             id="number",
         ),
         pytest.param(
+            {"path": "spec.example.enabled", "expression": "false"},
+            {"op": "add", "path": "/spec/example/enabled", "value": False},
+            id="false-is-a-boolean",
+        ),
+        pytest.param(
+            {"path": "spec.example.enabled", "expression": "true"},
+            {"op": "add", "path": "/spec/example/enabled", "value": True},
+            id="true-is-a-boolean",
+        ),
+        pytest.param(
             {"path": "metadata.labels.team", "expression": "null"},
             {"op": "remove", "path": "/metadata/labels/team"},
             id="null-removes",
