@@ -277,7 +277,7 @@ def _summary(chosen: dict[str, str], started: float, tests: list[str]) -> dict[s
 
     overall: Counter[str] = sum(by_package.values(), Counter())
     survivors = [
-        _describe(name, chosen[name])
+        {**_describe(name, chosen[name]), "verdict": verdict}
         for name, verdict in sorted(verdicts.items())
         if verdict in {"survived", "no tests", "suspicious"}
     ]
