@@ -1,10 +1,10 @@
 """Admin guardrails around tenant policies (SPEC §9): pure, opt-in, all off by default.
 
-The controller parses the ``guardrails:`` block once (:func:`parse`), then for each virtual
-policy calls :func:`apply` on the default translation and passes :func:`sanctioned_peers` to
-the scoping check; under ``isolation: managed`` it also writes baseline policies (:func:`plan`).
-Nothing here does I/O; facts about the running vCluster (its DNS) arrive as values in a
-:class:`Context`.
+The controller parses the ``guardrails:`` block once (:func:`parse`), then runs every virtual
+policy through :func:`host_copy`, the one stage that translates, applies the guardrails and the
+patches and decides every :class:`Refusal` (guardrails configured or not); under
+``isolation: managed`` it also writes baseline policies (:func:`plan`). Nothing here does I/O;
+facts about the running vCluster (its DNS) arrive as values in a :class:`Context`.
 """
 
 from guardrails.applying import Context, apply, before_patches, enclose, sanctioned_peers
@@ -32,12 +32,15 @@ from guardrails.isolation import (
     others_baselines,
     plan,
 )
+from guardrails.refusals import KINDS, Kind, Refusal
+from guardrails.stage import host_copy
 
 __all__ = [
     "ALL_PODS_PEER",
     "BASELINE_ANNOTATION",
     "BASELINE_LABEL",
     "HOST_PEER_LABEL",
+    "KINDS",
     "SUGGESTED_BLOCKED_CIDRS",
     "Baseline",
     "Context",
@@ -46,7 +49,9 @@ __all__ = [
     "GuardrailsError",
     "HostPeer",
     "HostPeerRefused",
+    "Kind",
     "Narrowed",
+    "Refusal",
     "any_peer",
     "apply",
     "baseline",
@@ -57,6 +62,7 @@ __all__ = [
     "exemptions",
     "facts_from_service",
     "from_config",
+    "host_copy",
     "namespace_baselines",
     "narrow",
     "narrow_block",

@@ -27,7 +27,6 @@ import guardrails
 import patches
 import translate
 from syncer.configuration import config
-from syncer.pipeline import guarding
 
 OK: Final = 0
 SOME_FAILED: Final = 1
@@ -140,31 +139,22 @@ def translate_item(
         raise ValueError(f"{item.where}: {label} has a non-string metadata.namespace; skipped")
     virtual = cast(translate.NetworkPolicy, {**obj, "metadata": {**meta, "namespace": namespace}})
     try:
-        host = translate.to_host(virtual, target)
+        translate.to_host(virtual, target)
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise ValueError(
             f"{item.where}: {label} is malformed and cannot be translated"
             f" ({type(exc).__name__}: {exc}); skipped"
         ) from exc
-    if rails is not None and rails.enabled:
-        try:
-            return guarding.guarded(
-                virtual,
-                target=target,
-                patch_list=patch_list,
-                rails=rails,
-                context=context or guardrails.Context(),
-            )
-        except patches.PatchRefused as exc:
-            raise ValueError(f"{item.where}: {exc}") from exc
-        except guardrails.HostPeerRefused as exc:
-            raise ValueError(f"{item.where}: {label}: {exc}; skipped") from exc
-        except guarding.GuardrailsBroken as exc:
-            raise ValueError(f"{item.where}: {label}: {exc}; skipped") from exc
-    try:
-        return guardrails.Narrowed(patch_list.apply(host, vcluster=target.vcluster))
-    except patches.PatchRefused as exc:
-        raise ValueError(f"{item.where}: {exc}") from exc
+    result = guardrails.host_copy(
+        virtual,
+        target=target,
+        patch_list=patch_list,
+        rails=rails or guardrails.Guardrails(),
+        context=context,
+    )
+    if isinstance(result, guardrails.Refusal):
+        raise ValueError(f"{item.where}: {result.message}")
+    return result
 
 
 def offline_context(sync: config.NetworkPolicySync, target: translate.Target) -> guardrails.Context:

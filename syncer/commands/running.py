@@ -39,7 +39,6 @@ from syncer.pipeline import controller, guarding, reconciling
 from syncer.runtime import (
     clients,
     electing,
-    errors,
     logs,
     metrics,
     reloading,
@@ -72,16 +71,8 @@ well inside the control-plane pod's 15 s grace period."""
 
 
 def desire_for(target: translate.Target, patch_list: patches.PatchList) -> reconciling.Desire:
-    """translate, then the configured patches; a refused patch becomes :class:`PatchFailed`."""
-
-    def desire(virtual: translate.NetworkPolicy) -> translate.NetworkPolicy:
-        translated = translate.to_host(virtual, target)
-        try:
-            return patch_list.apply(translated, vcluster=target.vcluster)
-        except patches.PatchRefused as exc:
-            raise errors.PatchFailed(str(exc)) from exc
-
-    return desire
+    """The host-copy stage without guardrails (:func:`guarding.desire_for`)."""
+    return guarding.desire_for(target, patch_list)
 
 
 class Syncer:

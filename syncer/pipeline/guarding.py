@@ -1,14 +1,13 @@
-"""The host copy with guardrails (SPEC §9), for ``run`` and the offline ``translate`` alike.
+"""Wiring of the host-copy stage (:func:`guardrails.host_copy`) into the controller.
 
-Order: translate; host peers and the DNS endpoint (selectors the tenant may not write itself);
-the configured patches, whose checks compare against that copy and accept exactly the
-sanctioned peers; the blocked-CIDR envelope last, so no patch can re-open a blocked range; a
-final scoping check. Without a ``guardrails`` block none of this runs: the controller uses the
-plain translate-then-patch path (:func:`syncer.commands.running.desire_for`) and nothing changes.
+The stage decides everything about a host copy (translation, guardrails, patches, the scoping
+check) and returns a refusal as a value; here a refusal becomes the error the worker loop gives
+up on, reported as the table :data:`syncer.runtime.errors.REFUSALS` says. It runs on every
+object, patches or guardrails configured or not.
 
 :class:`Guard` is the controller's desire function with state: the DNS facts the kube-dns
-watch (:mod:`syncer.pipeline.dnswatch`) keeps current, and the notes of each key's last translation,
-which the controller turns into one Normal event per change.
+watch (:mod:`syncer.pipeline.dnswatch`) keeps current, and the notes of each key's last
+translation, which the controller turns into one Normal event per change.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from __future__ import annotations
 import guardrails
 import patches
 import translate
+from syncer.pipeline import reconciling
 from syncer.runtime import errors
 from translate import NetworkPolicy, ObjectKey
 
@@ -23,52 +23,21 @@ NARROWED = "PolicyNarrowed"
 """Reason of the Normal event telling the tenant what the guardrails changed."""
 
 
-class GuardrailsBroken(ValueError):
-    """The guarded copy fails the scoping check: a bug, never written."""
-
-
-def guarded(
-    virtual: NetworkPolicy,
-    *,
-    target: translate.Target,
-    patch_list: patches.PatchList,
-    rails: guardrails.Guardrails,
-    context: guardrails.Context,
-) -> guardrails.Narrowed:
-    """The host copy of ``virtual`` and what the guardrails changed.
-
-    Raises :class:`patches.PatchRefused`, :class:`guardrails.HostPeerRefused` or
-    :class:`GuardrailsBroken`.
-    """
-    host = translate.to_host(virtual, target)
-    first = guardrails.before_patches(virtual, host, rails, context)
-    sanctioned = guardrails.sanctioned_peers(rails, context)
-    patched = patch_list.apply(first.policy, vcluster=target.vcluster, sanctioned_peers=sanctioned)
-    last = guardrails.enclose(patched, rails)
-    notes = first.notes + last.notes
-    if notes:
-        found = translate.violations(
-            last.policy, first.policy, target.vcluster, sanctioned_peers=sanctioned
-        )
-        if found:
-            raise GuardrailsBroken("guardrails produced an out-of-scope copy: " + "; ".join(found))
-    return guardrails.Narrowed(last.policy, notes)
-
-
 class Guard:
-    """Desire with guardrails for the controller; one instance per process."""
+    """Desire through the host-copy stage; one instance per process."""
 
     def __init__(
         self,
         *,
         target: translate.Target,
         patch_list: patches.PatchList,
-        rails: guardrails.Guardrails,
+        rails: guardrails.Guardrails | None = None,
         dns_embedded: bool = False,
     ) -> None:
         self.target = target
         self.patch_list = patch_list
-        self.rails = rails
+        self.rails = rails or guardrails.Guardrails()
+        """The ``guardrails`` block; the default changes nothing."""
         self.dns_embedded = dns_embedded
         """CoreDNS runs inside the control-plane pod (vcluster.yaml
         ``controlPlane.coredns.embedded``): the DNS endpoint is that pod."""
@@ -78,26 +47,20 @@ class Guard:
         """Virtual key -> notes of its last successful translation (absent: none)."""
 
     def desire(self, virtual: NetworkPolicy) -> NetworkPolicy:
-        meta = virtual.get("metadata") or {}
-        key = ObjectKey(meta.get("namespace", ""), meta.get("name", ""))
-        try:
-            result = guarded(
-                virtual,
-                target=self.target,
-                patch_list=self.patch_list,
-                rails=self.rails,
-                context=self.context,
-            )
-        except patches.PatchRefused as exc:
-            raise errors.PatchFailed(str(exc)) from exc
-        except guardrails.HostPeerRefused as exc:
-            raise errors.HostPeerRefused(f"NetworkPolicy {key}: {exc}; not synced") from exc
-        except GuardrailsBroken as exc:
-            raise errors.HostRejected(f"NetworkPolicy {key}: {exc}") from exc
+        """The host copy to write; raises the reported error of a refusal."""
+        result = guardrails.host_copy(
+            virtual,
+            target=self.target,
+            patch_list=self.patch_list,
+            rails=self.rails,
+            context=self.context,
+        )
+        if isinstance(result, guardrails.Refusal):
+            raise errors.refused(result)
         if result.notes:
-            self.notes[key] = result.notes
-        else:
-            self.notes.pop(key, None)
+            self.notes[translate.key_of(virtual)] = result.notes
+        elif self.notes:
+            self.notes.pop(translate.key_of(virtual), None)
         return result.policy
 
     def dns_facts(self, service: dict[str, object] | None) -> guardrails.DnsFacts | None:
@@ -107,3 +70,8 @@ class Guard:
         return guardrails.facts_from_service(
             service, self.target.vcluster, embedded=self.dns_embedded
         )
+
+
+def desire_for(target: translate.Target, patch_list: patches.PatchList) -> reconciling.Desire:
+    """The stage without guardrails: translate, patches, scoping check."""
+    return Guard(target=target, patch_list=patch_list).desire

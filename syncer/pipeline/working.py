@@ -202,5 +202,4 @@ class Workers:
         log.warning("sync failed", virtual=str(key), reason=reason, error=message)
         virtual = self._virtual.get(key)
         if virtual is not None:
-            event_reason = "HostNameCollision" if reason == "HostNameCollision" else "SyncError"
-            self._recorder.warning(virtual, event_reason, message)
+            self._recorder.warning(virtual, errors.event_reason(reason), message)

@@ -5,13 +5,27 @@ The worker loop decides retries from the error type alone (STYLE point 5): a
 :class:`PermanentError` is given up for this object version with a Warning event and a metric.
 Every API error is raised ``from`` the transport error or carries the server's ``Status`` body, so
 logs keep the original cause.
+
+A permanent failure is reported three ways: its metric label (``errors_total{reason}``), the
+reason of the tenant's Warning event, and its error class. :data:`REFUSALS` (one row per refusal
+code of the host-copy stage, :mod:`guardrails.refusals`) and :data:`FAILURES` (the failures of
+the write itself) are the one place these are set; the metric's label set
+(:data:`ERROR_REASONS`), the event reasons and the docs' table are derived from, or checked
+against, them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+from guardrails import refusals
+
+EventReason = Literal["SyncError", "HostNameCollision"]
+"""Reasons of the Warning events on virtual policies (SPEC §6)."""
 
 
 class SyncerError(Exception):
@@ -27,11 +41,12 @@ class TemporaryError(SyncerError):
 class PermanentError(SyncerError):
     """Retrying the same object version cannot help; it needs a change or an operator.
 
-    ``reason`` is the short CamelCase reason used for the Warning event and the
-    ``errors_total{reason}`` metric.
+    ``reason`` is the ``errors_total{reason}`` label and ``event`` the reason of the Warning
+    event; each subclass's pair is a row of :data:`REFUSALS` or :data:`FAILURES`.
     """
 
     reason = "SyncError"
+    event: EventReason = "SyncError"
 
 
 class ApiError(SyncerError):
@@ -198,6 +213,7 @@ class HostNameCollision(PermanentError):
     """Another object already owns the host name this virtual object translates to."""
 
     reason = "HostNameCollision"
+    event: EventReason = "HostNameCollision"
 
 
 class Denied(PermanentError):
@@ -210,3 +226,70 @@ class HostPeerRefused(PermanentError):
     """A tenant references a host peer the admin did not approve (SPEC §9 ``hostPeers``)."""
 
     reason = "HostPeerRefused"
+
+
+class OutOfScope(PermanentError):
+    """The host copy breaks the scoping invariants with no patch to blame (never written)."""
+
+    reason = "OutOfScope"
+
+
+@dataclass(frozen=True, slots=True)
+class Reporting:
+    """How one kind of permanent failure is reported."""
+
+    error: type[PermanentError]
+    label: str
+    """``errors_total{reason}``; dashboards and alerts select on it, so it is kept stable (the
+    three patch refusals share ``PatchFailed``, as before they had codes of their own)."""
+    event: EventReason
+
+
+REFUSALS: Final[Mapping[refusals.Kind, Reporting]] = MappingProxyType(
+    {
+        "PatchFailed": Reporting(PatchFailed, "PatchFailed", "SyncError"),
+        "PatchOutOfScope": Reporting(PatchFailed, "PatchFailed", "SyncError"),
+        "PatchWidens": Reporting(PatchFailed, "PatchFailed", "SyncError"),
+        "HostPeerRefused": Reporting(HostPeerRefused, "HostPeerRefused", "SyncError"),
+        "OutOfScope": Reporting(OutOfScope, "OutOfScope", "SyncError"),
+    }
+)
+"""Refusal code of the host-copy stage -> error class, metric label, event reason."""
+
+FAILURES: Final[tuple[Reporting, ...]] = (
+    Reporting(HostRejected, "HostRejected", "SyncError"),
+    Reporting(HostNameCollision, "HostNameCollision", "HostNameCollision"),
+    Reporting(Denied, "Forbidden", "SyncError"),
+)
+"""Permanent failures of the host write itself (not decided by the stage)."""
+
+UNEXPECTED: Final = Reporting(PermanentError, "ApiError", "SyncError")
+"""An API error with no class of its own, retries exhausted, or a crash of the reconcile."""
+
+COUNTED_ONLY: Final[tuple[str, ...]] = ("IsolationFallback",)
+"""Labels counted without an error or an event: ``isolation: managed`` falling back to one
+baseline for a whole namespace (:mod:`syncer.pipeline.isolating`) is the admin's to see, not a
+failure of a tenant policy."""
+
+ERROR_REASONS: Final[tuple[str, ...]] = tuple(
+    dict.fromkeys([*(r.label for r in (*REFUSALS.values(), *FAILURES, UNEXPECTED)), *COUNTED_ONLY])
+)
+"""Every ``errors_total{reason}`` label, in table order."""
+
+_EVENTS: Final[Mapping[str, EventReason]] = MappingProxyType(
+    {r.label: r.event for r in (*REFUSALS.values(), *FAILURES, UNEXPECTED)}
+)
+
+
+def event_reason(label: str) -> EventReason:
+    """The Warning event reason for a failure counted under ``label``."""
+    return _EVENTS.get(label, "SyncError")
+
+
+def refused(refusal: refusals.Refusal) -> PermanentError:
+    """The error the worker loop gives up on for ``refusal``, reported as its row says."""
+    row = REFUSALS[refusal.code]
+    error = row.error(refusal.message)
+    error.reason = row.label
+    error.event = row.event
+    return error

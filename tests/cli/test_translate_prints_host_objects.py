@@ -312,3 +312,23 @@ def test_empty_input_prints_nothing_or_an_empty_list() -> None:
     assert (as_yaml.returncode, as_yaml.stdout) == (0, "")
     assert as_json.returncode == 0
     assert json.loads(as_json.stdout) == {"apiVersion": "v1", "kind": "List", "items": []}
+
+
+def test_an_out_of_scope_copy_is_refused_without_patches() -> None:
+    """No config at all: a policy whose copy breaks the scoping invariants (a name that is no
+    valid host name, a policy type nothing translates) is reported, not printed; the valid
+    ones still are."""
+    odd = _policy("api")
+    odd["spec"]["policyTypes"] = ["Ingress", "Sideways"]
+    text = _docs(_policy("Web_Policy"), odd, _policy("web"))
+    done = netpol_syncer("translate", *TARGET, "-f", "-", stdin=text)
+    assert done.returncode == 1
+    assert _names(done.stdout) == ["web-x-shop-x-shop"]
+    errors = done.stderr.splitlines()
+    assert errors[0].startswith(
+        "error: document 1: NetworkPolicy shop/Web_Policy: its translation is out of scope"
+    ), errors
+    assert "/metadata/name 'Web_Policy-x-shop-x-shop' is not a valid name" in errors[0]
+    assert errors[1].startswith("error: document 2: NetworkPolicy shop/api: its translation is")
+    assert "/spec/policyTypes/1 must be Ingress or Egress" in errors[1]
+    assert errors[2] == "error: 2 object(s) not translated; 1 printed"

@@ -1,4 +1,4 @@
-"""The wired pipeline (``guarding.guarded``, what ``run`` and ``translate`` use): host
+"""The host-copy stage (``guardrails.host_copy``, what ``run`` and ``translate`` use): host
 peers and DNS before the patches, whose checks accept exactly the sanctioned peers; the
 blocked-CIDR envelope after them, so no patch can re-open a blocked range."""
 
@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 import guardrails
 import patches
 import translate
-from syncer.pipeline import guarding
 from tests.translate.tables import TARGET, policy
 
 RAILS = guardrails.parse(
@@ -41,7 +38,15 @@ FROM_INGRESS = {
 
 
 def run(virtual: dict[str, Any], *operations: dict[str, Any]) -> guardrails.Narrowed:
-    return guarding.guarded(
+    result = refusal_or_copy(virtual, *operations)
+    assert isinstance(result, guardrails.Narrowed), result
+    return result
+
+
+def refusal_or_copy(
+    virtual: dict[str, Any], *operations: dict[str, Any]
+) -> guardrails.Narrowed | guardrails.Refusal:
+    return guardrails.host_copy(
         virtual,  # type: ignore[arg-type]
         target=TARGET,
         patch_list=patches.parse(list(operations)),
@@ -83,21 +88,21 @@ def test_patches_work_on_copies_with_a_sanctioned_host_peer() -> None:
 def test_a_patch_cannot_forge_a_namespace_selector() -> None:
     """Only the sanctioned peers pass: a patch that writes any other namespaceSelector is
     refused as out of scope."""
-    with pytest.raises(patches.PatchRefused) as refused:
-        run(
-            policy(FROM_INGRESS),
-            {
-                "op": "replace",
-                "path": "/spec/ingress/0/from/0/namespaceSelector",
-                "value": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
-            },
-        )
-    assert refused.value.reason in ("patch_out_of_scope", "patch_widens")
+    refused = refusal_or_copy(
+        policy(FROM_INGRESS),
+        {
+            "op": "replace",
+            "path": "/spec/ingress/0/from/0/namespaceSelector",
+            "value": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+        },
+    )
+    assert isinstance(refused, guardrails.Refusal)
+    assert refused.code in ("PatchOutOfScope", "PatchWidens")
 
 
 def test_without_guardrails_the_result_is_the_plain_pipeline() -> None:
     virtual = policy(EVERYWHERE)
-    plain = guarding.guarded(
+    plain = guardrails.host_copy(
         virtual,  # type: ignore[arg-type]
         target=TARGET,
         patch_list=patches.PatchList(),

@@ -15,6 +15,7 @@ from typing import Final, Literal, get_args
 import prometheus_client
 import structlog
 
+from syncer.runtime import errors
 from syncer.runtime.clients import Verb
 
 _log = structlog.get_logger("syncer.runtime.metrics")
@@ -27,15 +28,8 @@ ReconcileResult = Literal[
 Cluster = Literal["virtual", "host"]
 WatchRestartReason = Literal["closed", "error", "gone", "relist", "resync"]
 DriftKind = Literal["recreated", "reverted"]
-ErrorReason = Literal[
-    "PatchFailed",
-    "HostRejected",
-    "HostNameCollision",
-    "HostPeerRefused",
-    "Forbidden",
-    "ApiError",
-    "IsolationFallback",
-]
+ErrorReason = str
+"""One of :data:`ERROR_REASONS`, the labels of ``syncer.runtime.errors``' reporting tables."""
 EventType = Literal["Normal", "Warning"]
 TaskName = Literal[
     "elector",
@@ -57,7 +51,7 @@ CLUSTERS: Final[tuple[Cluster, ...]] = get_args(Cluster)
 WATCH_RESTART_REASONS: Final[tuple[WatchRestartReason, ...]] = get_args(WatchRestartReason)
 VERBS: Final[tuple[Verb, ...]] = get_args(Verb)
 DRIFT_KINDS: Final[tuple[DriftKind, ...]] = get_args(DriftKind)
-ERROR_REASONS: Final[tuple[ErrorReason, ...]] = get_args(ErrorReason)
+ERROR_REASONS: Final[tuple[ErrorReason, ...]] = errors.ERROR_REASONS
 EVENT_TYPES: Final[tuple[EventType, ...]] = get_args(EventType)
 TASK_NAMES: Final[tuple[TaskName, ...]] = get_args(TaskName)
 WAIT_FOR: Final[tuple[WaitFor, ...]] = get_args(WaitFor)
