@@ -41,7 +41,7 @@ def host_annotations(meta: ObjectMeta, target: Target) -> dict[str, str]:
     out[markers.OBJECT_UID] = meta.get("uid") or ""
     out[markers.OBJECT_KIND] = markers.OBJECT_KIND_VALUE
     out[markers.OBJECT_HOST_NAME] = host_name(name, namespace, target.vcluster)
-    out[markers.OBJECT_HOST_NAMESPACE] = target.host_namespace
+    out[markers.OBJECT_HOST_NAMESPACE] = target.host_namespace_for(namespace)
     return out
 
 
@@ -51,7 +51,7 @@ def host_metadata(meta: ObjectMeta, target: Target) -> ObjectMeta:
     namespace = meta.get("namespace", "")
     return {
         "name": host_name(name, namespace, target.vcluster),
-        "namespace": target.host_namespace,
+        "namespace": target.host_namespace_for(namespace),
         "labels": host_labels(meta.get("labels") or {}, namespace, target.vcluster),
         "annotations": host_annotations(meta, target),
     }

@@ -19,14 +19,14 @@ from translate.types import ObjectKey, Target
 def virtual_key_of(host: Mapping[str, Any], target: Target) -> ObjectKey | None:
     """The virtual object ``host`` is a copy of, or None when ``host`` is not ours."""
     meta = host.get("metadata") or {}
-    if meta.get("namespace") != target.host_namespace:
-        return None
     if (meta.get("labels") or {}).get(markers.MANAGED_BY) != target.vcluster:
         return None
     annotations = meta.get("annotations") or {}
     name = annotations.get(markers.OBJECT_NAME)
     namespace = annotations.get(markers.OBJECT_NAMESPACE)
     if not name or not namespace:
+        return None
+    if meta.get("namespace") != target.host_namespace_for(namespace):
         return None
     if host_name(name, namespace, target.vcluster) != meta.get("name"):
         return None

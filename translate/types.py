@@ -104,3 +104,15 @@ class Target:
 
     vcluster: str
     host_namespace: str
+    """The one host namespace of single-namespace mode; read it through
+    :meth:`host_namespace_for`, which multi-namespace mode will answer per virtual namespace."""
+
+    def host_namespace_for(self, virtual_namespace: str) -> str:
+        """The host namespace that holds the copies (and the pods) of ``virtual_namespace``.
+
+        Single-namespace mode (the only one so far): every virtual namespace maps to
+        :attr:`host_namespace`. Everything that places or finds a host copy asks here, so
+        multi-namespace mode (vCluster's ``sync.toHost.namespaces``) changes only this method.
+        """
+        del virtual_namespace
+        return self.host_namespace

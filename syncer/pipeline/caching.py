@@ -26,7 +26,11 @@ Json = dict[str, Any]
 Change = tuple[Json | None, Json | None]
 """``(old, new)``: ``old`` is None for an addition, ``new`` is None for a deletion."""
 
-IndexFunc = Callable[[Json], Iterable[str]]
+IndexValue = str | ObjectKey
+"""What an index maps to keys: host-side indexes use a whole :class:`ObjectKey` (namespace and
+name), so the same name in two host namespaces never shares an entry."""
+
+IndexFunc = Callable[[Json], Iterable[IndexValue]]
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False).encode
 
@@ -77,9 +81,11 @@ class Store:
         self._objects: dict[ObjectKey, tuple[str | None, str, bytes]] = {}
         self._indexers = dict(indexers or {})
         # index name -> index value -> keys whose object yields that value
-        self._indexes: dict[str, dict[str, set[ObjectKey]]] = {n: {} for n in self._indexers}
+        self._indexes: dict[str, dict[IndexValue, set[ObjectKey]]] = {n: {} for n in self._indexers}
         # index name -> key -> the values its stored object yields (to unindex without parsing)
-        self._indexed: dict[str, dict[ObjectKey, tuple[str, ...]]] = {n: {} for n in self._indexers}
+        self._indexed: dict[str, dict[ObjectKey, tuple[IndexValue, ...]]] = {
+            n: {} for n in self._indexers
+        }
         self.synced_version: str | None = None
         """The resourceVersion the store reflects as a whole: set by the informer after a
         complete list and after every watch event or bookmark it applied. Every change up to
@@ -119,12 +125,16 @@ class Store:
         """Parsed copies of a snapshot of the stored objects, one at a time."""
         return (_loads(entry[1]) for entry in list(self._objects.values()))
 
-    def by_index(self, index: str, value: str) -> set[ObjectKey]:
+    def by_index(self, index: str, value: IndexValue) -> set[ObjectKey]:
         return set(self._indexes[index].get(value, ()))
 
     def index_values(self, index: str) -> list[str]:
-        """Every value ``index`` currently has (e.g. every owner of a host copy)."""
-        return list(self._indexes[index])
+        """Every string value ``index`` currently has (e.g. every namespace with baselines)."""
+        return [value for value in self._indexes[index] if isinstance(value, str)]
+
+    def index_keys(self, index: str) -> list[ObjectKey]:
+        """Every key value ``index`` currently has (e.g. every owner of a host copy)."""
+        return [value for value in self._indexes[index] if isinstance(value, ObjectKey)]
 
     def upsert(self, obj: Json) -> Change | None:
         """Store ``obj`` (stripped; it becomes the store's). Returns the change, or None when

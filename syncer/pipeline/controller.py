@@ -48,9 +48,9 @@ from translate import ObjectKey, Target, host_name, markers, virtual_key_of
 log = structlog.get_logger("syncer.pipeline.controller")
 
 HOST_NAME_INDEX = "host-name"
-"""Virtual store: host name -> virtual keys translating to it (collisions)."""
+"""Virtual store: host key (namespace, name) -> virtual keys translating to it (collisions)."""
 OWNER_INDEX = "owner"
-"""Host store: ``namespace/name`` of the virtual object a host copy belongs to."""
+"""Host store: key of the virtual object a host copy belongs to."""
 CANCEL_TIMEOUT = 0.25
 """Seconds cancelled tasks get to end; one that takes longer is left behind so the lease is
 still released (see ``running.SHUTDOWN_BUDGET``)."""
@@ -396,13 +396,19 @@ class Controller:
 
     # -- handlers (never fail, never block) ---------------------------------------------------
 
-    def _host_names(self, obj: caching.Json) -> list[str]:
+    def _host_names(self, obj: caching.Json) -> list[caching.IndexValue]:
         meta = obj.get("metadata") or {}
-        return [host_name(meta.get("name", ""), meta.get("namespace", ""), self.target.vcluster)]
+        name, namespace = meta.get("name", ""), meta.get("namespace", "")
+        return [
+            ObjectKey(
+                self.target.host_namespace_for(namespace),
+                host_name(name, namespace, self.target.vcluster),
+            )
+        ]
 
-    def _owners(self, obj: caching.Json) -> list[str]:
+    def _owners(self, obj: caching.Json) -> list[caching.IndexValue]:
         owner = virtual_key_of(obj, self.target)
-        return [] if owner is None else [f"{owner.namespace}/{owner.name}"]
+        return [] if owner is None else [owner]
 
     def _standby(self) -> bool:
         """Neither leading nor running workers: nothing would process a key, and on winning
@@ -437,8 +443,7 @@ class Controller:
         owner = virtual_key_of(obj, self.target)
         if owner is not None:
             self.queue.add(owner)
-        name = (obj.get("metadata") or {}).get("name", "")
-        for key in self.virtual.by_index(HOST_NAME_INDEX, name):
+        for key in self.virtual.by_index(HOST_NAME_INDEX, caching.key_of(obj)):
             self.queue.add(key)
 
     async def _resync(self) -> None:
@@ -454,9 +459,8 @@ class Controller:
         """Every virtual key and every owner of a host copy (orphans): no API call."""
         for key in self.virtual:
             self.queue.add(key)
-        for owner in self.host.index_values(OWNER_INDEX):
-            namespace, _, name = owner.partition("/")
-            self.queue.add(ObjectKey(namespace, name))
+        for owner in self.host.index_keys(OWNER_INDEX):
+            self.queue.add(owner)
         for key in self.baselines.work():
             self.queue.add(key)
 

@@ -100,8 +100,11 @@ class Reconciler:
         label the tenant removes is removed on the host too (SPEC §3 has no label bookkeeping)."""
 
     def host_key(self, key: ObjectKey) -> ObjectKey:
+        """Where the copy of virtual ``key`` lives: a whole key, never a bare name, because
+        in multi-namespace mode the host namespace depends on the virtual one."""
         return ObjectKey(
-            self._target.host_namespace, host_name(key.name, key.namespace, self._target.vcluster)
+            self._target.host_namespace_for(key.namespace),
+            host_name(key.name, key.namespace, self._target.vcluster),
         )
 
     async def reconcile(self, key: ObjectKey) -> Outcome:
