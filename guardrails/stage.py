@@ -46,21 +46,25 @@ def host_copy(
 
     ``virtual`` is never modified. The result's ``notes`` are empty without guardrails.
     """
-    context = context or Context()
-    key = translate.key_of(virtual)
     host = translate.to_host(virtual, target)
-    try:
-        first = before_patches(virtual, host, rails, context)
-    except HostPeerRefused as exc:
-        return Refusal("HostPeerRefused", f"NetworkPolicy {key}: {exc}; not synced")
-    sanctioned = sanctioned_peers(rails, context)
+    if rails.enabled:
+        context = context or Context()
+        try:
+            first = before_patches(virtual, host, rails, context)
+        except HostPeerRefused as exc:
+            key = translate.key_of(virtual)
+            return Refusal("HostPeerRefused", f"NetworkPolicy {key}: {exc}; not synced")
+        sanctioned = sanctioned_peers(rails, context)
+    else:
+        # Every step below would change nothing: skipped, since this runs on every object.
+        first, sanctioned = Narrowed(host), []
     try:
         patched = patch_list.apply(
             first.policy, vcluster=target.vcluster, sanctioned_peers=sanctioned
         )
     except patches.PatchRefused as exc:
         return Refusal(_PATCH_KINDS[exc.reason], str(exc))
-    last = enclose(patched, rails)
+    last = enclose(patched, rails) if rails.enabled else Narrowed(patched)
     if not patch_list or last.notes:
         # Patches were checked against ``first`` already; what they did not check is the
         # unpatched translation itself and what the envelope changed after them.
@@ -71,9 +75,8 @@ def host_copy(
             blame = "the guardrails produce" if first.notes or last.notes else "its translation is"
             return Refusal(
                 "OutOfScope",
-                f"NetworkPolicy {key}: {blame} out of scope for this vCluster: "
-                + _summary(found)
-                + "; not synced",
+                f"NetworkPolicy {translate.key_of(virtual)}: {blame} out of scope for this "
+                f"vCluster: {_summary(found)}; not synced",
             )
     return Narrowed(last.policy, first.notes + last.notes)
 
