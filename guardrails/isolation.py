@@ -36,6 +36,9 @@ name, which is followed by at least ``-x-<namespace>-x-<VC>`` (or, for a hashed 
 ``-``; ``baseline`` does not, so no tenant policy can produce a baseline's name. A namespace
 baseline's name also carries a digest of its pod selector: a changed selector is a new object
 (created first) and the old one is deleted afterwards, never edited into a narrower one.
+
+Longer than most modules on purpose: the complement of a union of selectors, its bound
+and the plan that uses it share their reasoning, which the docstrings build up in order.
 """
 
 from __future__ import annotations

@@ -18,6 +18,9 @@ Field sets follow the typed schema (:mod:`kubesim.schema`): structs recurse, map
 (keyed by ``uid``); ``LabelSelector`` and ``ObjectReference`` are atomic structs, as the
 upstream types are marked. Server-owned metadata and the status of kinds with a status
 subresource are never tracked.
+
+Longer than most modules on purpose: the field-set algebra (paths, ownership, conflicts,
+removal of what a manager stopped applying) is one algorithm, read top to bottom.
 """
 
 from __future__ import annotations

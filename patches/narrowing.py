@@ -28,6 +28,9 @@ What "allows no more" means, given that NetworkPolicies add up across policies:
   number or ``port..endPort`` range contains it, a named port only by the same name.
 
 Pure and typed like the rest of :mod:`patches`; it never raises on a malformed document.
+
+Longer than most modules on purpose: the coverage proof (peers, ipBlocks with excepts,
+ports and ranges, policy types) is one argument; each part relies on the ones before it.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ Data flows one way (SPEC §2): virtual watch -> cache -> queue -> reconcile -> h
   :class:`supervising.Supervisor`: a crash is logged, counted and restarted with backoff; one
   that keeps crashing ends :meth:`Controller.run` with :class:`supervising.TaskFailed`.
 - The probes (:mod:`syncer.pipeline.probing`) read the informers' progress.
+
+Longer than most modules on purpose: it is the wiring of every informer, the queue, the
+workers and the baselines, plus the leadership lifecycle that starts and stops them; the
+worker loop (working) and the probes (probing) already live apart.
 """
 
 from __future__ import annotations

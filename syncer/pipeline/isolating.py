@@ -33,6 +33,10 @@ Deletes follow the tenant copies' rules: the namespace baselines go when the nam
 policy left only after the virtual API itself lists none there (a stale cache never deletes);
 with ``isolation`` off (also after a restart with the setting removed) every baseline is deleted
 (the admin turned vCluster's own isolation back on, or chose none). Only the leader writes.
+
+Longer than most modules on purpose: the write ordering that keeps isolation without a
+gap (create, then update, then delete, under one lock) is argued once, next to the code
+that follows it.
 """
 
 from __future__ import annotations
@@ -392,7 +396,7 @@ class Baselines:
         except errors.TemporaryError:
             raise
         except errors.ApiError as exc:
-            raise _rejected(exc, "create", body) from exc
+            raise reconciling.rejection(exc, "create", f"baseline {caching.key_of(body)}") from exc
         self.expectations.written(caching.key_of(created), caching.version_of(created))
         log.info("baseline created", host=str(caching.key_of(created)), action="create")
 
@@ -420,29 +424,16 @@ class Baselines:
         except errors.NotFound as exc:
             raise errors.Conflict(404, reason="NotFound", message="baseline vanished") from exc
         except errors.ApiError as exc:
-            raise _rejected(exc, "update", body) from exc
+            raise reconciling.rejection(exc, "update", f"baseline {caching.key_of(body)}") from exc
         self.expectations.written(key, caching.version_of(updated))
         log.info("baseline updated", host=str(key), action="update")
 
     async def _delete(self, actual: caching.Json) -> None:
         self._check_leader()
         key = caching.key_of(actual)
-        meta = actual.get("metadata") or {}
-        try:
-            await self._api.delete(
-                clients.NETWORK_POLICIES,
-                key.namespace,
-                key.name,
-                uid=meta.get("uid"),
-                resource_version=meta.get("resourceVersion"),
-            )
-        except errors.NotFound:
-            pass
-        except errors.TemporaryError:
-            raise
-        except errors.ApiError as exc:
-            raise _rejected(exc, "delete", actual) from exc
-        self.expectations.deleted(key)
+        await reconciling.delete_as_read(
+            self._api, key, actual, self.expectations, what=f"baseline {key}"
+        )
         log.info("baseline deleted", host=str(key), action="delete")
 
     async def _confirm_no_policies(self, namespace: str) -> None:
@@ -494,10 +485,3 @@ def _reselects(host: caching.Json, desired: NetworkPolicy) -> bool:
     return before.get("podSelector") != after.get("podSelector") or sorted(
         before.get("policyTypes") or []
     ) != sorted(after.get("policyTypes") or [])
-
-
-def _rejected(exc: errors.ApiError, verb: str, obj: Mapping[str, Any]) -> errors.PermanentError:
-    return errors.HostRejected(
-        f"host API rejected {verb} of baseline {caching.key_of(obj)}: "
-        f"{exc.reason or exc.status} {exc.message}"
-    )

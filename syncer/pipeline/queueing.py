@@ -28,6 +28,10 @@ The contract is client-go's workqueue, because a level-triggered controller need
 
 Costs: ``add``, ``get`` and ``done`` are O(1); ``add_after`` is O(log n) (one loop timer), and
 so is an ``add`` of a held key.
+
+Longer than most modules on purpose: the queue's invariants (a key is never processed
+twice at once, a re-add while processing is deferred, delays and Retry-After holds collapse)
+span every method, so they are kept where one reading can check them.
 """
 
 from __future__ import annotations

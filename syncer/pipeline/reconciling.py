@@ -170,7 +170,7 @@ class Reconciler:
         except errors.TemporaryError:
             raise
         except errors.ApiError as exc:
-            raise _rejection(exc, "create", host_key) from exc
+            raise rejection(exc, "create", str(host_key)) from exc
         log.info("host policy created", virtual=str(key), host=str(host_key), action="create")
         return self._written(host_key, created)
 
@@ -205,7 +205,7 @@ class Reconciler:
         except errors.NotFound as exc:
             raise errors.Conflict(404, reason="NotFound", message="host copy vanished") from exc
         except errors.ApiError as exc:
-            raise _rejection(exc, "update", host_key) from exc
+            raise rejection(exc, "update", str(host_key)) from exc
         log.info("host policy updated", virtual=str(key), host=str(host_key), action="update")
         return self._written(host_key, updated)
 
@@ -241,22 +241,7 @@ class Reconciler:
 
     async def _delete(self, key: ObjectKey, host_key: ObjectKey, host: caching.Json) -> None:
         self._check_leader()
-        meta = host.get("metadata") or {}
-        try:
-            await self._api.delete(
-                clients.NETWORK_POLICIES,
-                host_key.namespace,
-                host_key.name,
-                uid=meta.get("uid"),
-                resource_version=meta.get("resourceVersion"),
-            )
-        except errors.NotFound:
-            pass
-        except errors.TemporaryError:
-            raise
-        except errors.ApiError as exc:
-            raise _rejection(exc, "delete", host_key) from exc
-        self.expectations.deleted(host_key)
+        await delete_as_read(self._api, host_key, host, self.expectations, what=str(host_key))
         log.info("host policy deleted", virtual=str(key), host=str(host_key), action="delete")
 
     def _check_leader(self) -> None:
@@ -264,13 +249,42 @@ class Reconciler:
             raise errors.NotLeader("this replica does not hold the leader lease")
 
 
-def _rejection(exc: errors.ApiError, verb: str, host_key: ObjectKey) -> errors.PermanentError:
+async def delete_as_read(
+    api: clients.KubeApi,
+    key: ObjectKey,
+    read: caching.Json,
+    expectations: caching.Expectations,
+    *,
+    what: str,
+) -> None:
+    """Delete the host object ``read`` only as it was read (uid and resourceVersion as
+    preconditions, so a replacement or a newer edit survives), then expect it gone. A 404 means
+    someone was first; ``what`` names the object in a rejection."""
+    meta = read.get("metadata") or {}
+    try:
+        await api.delete(
+            clients.NETWORK_POLICIES,
+            key.namespace,
+            key.name,
+            uid=meta.get("uid"),
+            resource_version=meta.get("resourceVersion"),
+        )
+    except errors.NotFound:
+        pass
+    except errors.TemporaryError:
+        raise
+    except errors.ApiError as exc:
+        raise rejection(exc, "delete", what) from exc
+    expectations.deleted(key)
+
+
+def rejection(exc: errors.ApiError, verb: str, what: str) -> errors.PermanentError:
     """A non-temporary API failure as the permanent, event-worthy error it means here."""
     if isinstance(exc, errors.Forbidden):
-        return errors.Denied(f"{verb} {host_key} forbidden on the host: {exc.message}")
+        return errors.Denied(f"{verb} {what} forbidden on the host: {exc.message}")
     detail = "; ".join(exc.causes()) if isinstance(exc, errors.Invalid) else ""
     return errors.HostRejected(
-        f"host API rejected {verb} of {host_key}: {exc.reason or exc.status} {exc.message}"
+        f"host API rejected {verb} of {what}: {exc.reason or exc.status} {exc.message}"
         + (f" ({detail})" if detail and detail not in exc.message else "")
     )
 

@@ -8,6 +8,9 @@
 Mutants live in ``mutants/`` (a copy of the tree that mutmut rewrites; reused between runs, safe
 to delete). mutmut's progress goes to stderr; stdout gets one JSON summary: killed, survived,
 timeout and untested per package, the score, and every survivor with file:line and the change.
+
+Longer than most modules on purpose: the command's options, the run over mutmut and the
+report are one small program read top to bottom.
 """
 
 from __future__ import annotations
