@@ -44,7 +44,6 @@ and the plan that uses it share their reasoning, which the docstrings build up i
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,6 +56,11 @@ from translate.types import LabelSelector, LabelSelectorRequirement, NetworkPoli
 
 MAX_BASELINE_POLICIES = 64
 """Per namespace and direction; generous for real selectors (a few requirements each)."""
+
+MAX_PARTIAL_CONJUNCTIONS = 4096
+"""Bound on the intermediate conjunctions while the complement is built: past it the namespace
+takes the fallback, whatever the final count would have been, so hostile selectors cost
+milliseconds, not an unbounded product."""
 
 BASELINE_ANNOTATION = "netpol-syncer.io/baseline"
 """Annotation naming the direction (``ingress``/``egress``) a baseline isolates."""
@@ -281,16 +285,30 @@ def complement_of_union(
         if not requirements:
             return []
         negations.append([_negate(r) for r in requirements])
-    out: list[LabelSelector] = []
-    for combination in itertools.product(*negations):
-        merged = _conjunction(combination)
-        if merged is None:
-            continue
-        if merged not in out:
-            out.append(merged)
-        if len(out) > max_policies:
+    # The product of the negations grows as (requirements per selector) ** selectors, so it is
+    # built one selector at a time, dropping contradictions and duplicates as they appear, and
+    # abandoned (None, the documented fallback) once the partial result outgrows the bound: a
+    # tenant's selectors cannot make this loop run for long.
+    partial: list[tuple[tuple[LabelSelectorRequirement, ...], LabelSelector]] = [((), {})]
+    for choices in negations:
+        grown: list[tuple[tuple[LabelSelectorRequirement, ...], LabelSelector]] = []
+        seen: set[str] = set()
+        for chosen, _ in partial:
+            for choice in choices:
+                combined = (*chosen, choice)
+                merged = _conjunction(combined)
+                if merged is None:
+                    continue
+                canonical = json.dumps(merged, sort_keys=True)
+                if canonical in seen:
+                    continue
+                seen.add(canonical)
+                grown.append((combined, merged))
+        if len(grown) > MAX_PARTIAL_CONJUNCTIONS:
             return None
-    return out
+        partial = grown
+    out = [merged for _, merged in partial]
+    return None if len(out) > max_policies else out
 
 
 def _requirements(selector: Mapping[str, Any]) -> Iterator[LabelSelectorRequirement]:

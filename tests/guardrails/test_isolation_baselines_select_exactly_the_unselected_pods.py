@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -196,3 +197,24 @@ def test_the_others_baseline_leaves_out_namespaces_with_baselines() -> None:
     }
     assert guardrails.covered_by_others(others) == {"a", "b"}  # type: ignore[arg-type]
     assert guardrails.covered_by_others(others[:1]) is None  # type: ignore[arg-type]
+
+
+def test_hostile_selectors_take_the_fallback_quickly() -> None:
+    """64 selectors of 3 requirements each are 3**64 combinations: the complement is built one
+    selector at a time and abandoned past its bound, so this returns at once."""
+    selectors = [{"matchLabels": {f"a{i}": "x", f"b{i}": "y", f"c{i}": "z"}} for i in range(64)]
+    started = time.process_time()
+    assert guardrails.complement_of_union(selectors) is None
+    assert time.process_time() - started < 30, "the product was enumerated"
+
+
+def test_contradicting_selectors_still_give_the_exact_complement() -> None:
+    """Many selectors whose negations mostly contradict still have a small exact complement."""
+    selectors = [{"matchLabels": {"tier": f"t{i}"}} for i in range(40)]
+    complement = guardrails.complement_of_union(selectors)
+    assert complement is not None
+    assert len(complement) == 1
+    (only,) = complement
+    (requirement,) = only["matchExpressions"]
+    assert requirement["operator"] == "NotIn"
+    assert sorted(requirement["values"]) == sorted(f"t{i}" for i in range(40))
