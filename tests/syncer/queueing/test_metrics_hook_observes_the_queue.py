@@ -105,3 +105,15 @@ def test_recorder_satisfies_the_protocol(metrics: RecordingMetrics) -> None:
     hook: queueing.QueueMetrics = metrics
     hook.depth(3)
     assert metrics.depths == [3]
+
+
+async def test_a_held_key_leaves_the_reported_depth(
+    observed: queueing.WorkQueue[str], clock: clocks.FakeClock, metrics: RecordingMetrics
+) -> None:
+    """A Retry-After hold on a queued key takes it out of the ready queue, and the depth says so
+    (a dashboard would otherwise show work that cannot start); it counts again when due."""
+    observed.add("a")
+    observed.add_rate_limited("a", at_least=5.0)
+    assert metrics.depths == [1, 0]
+    clock.advance(5.0)
+    assert metrics.depths[-1] == 1
