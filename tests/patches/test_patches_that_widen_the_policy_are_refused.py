@@ -31,6 +31,11 @@ def _peer(**labels: str) -> dict[str, Any]:
 
 WIDENING = [
     pytest.param(
+        [{"op": "replace", "path": "/spec/egress/0/to/0/ipBlock", "value": None}],
+        "/spec/egress/0/to/0/ipBlock is null",
+        id="null-ip-block-is-named-not-read-as-any-peer",
+    ),
+    pytest.param(
         [{"op": "remove", "path": "/spec/ingress/0/from"}],
         "/spec/ingress/0 allows any source",
         id="remove-sources-allows-everyone",
