@@ -415,16 +415,7 @@ class Baselines:
         body["metadata"] = meta
         body["spec"] = desired["spec"]
         key = caching.key_of(actual)
-        try:
-            updated = await self._api.replace(
-                clients.NETWORK_POLICIES, key.namespace, key.name, body
-            )
-        except errors.TemporaryError:
-            raise
-        except errors.NotFound as exc:
-            raise errors.Conflict(404, reason="NotFound", message="baseline vanished") from exc
-        except errors.ApiError as exc:
-            raise reconciling.rejection(exc, "update", f"baseline {caching.key_of(body)}") from exc
+        updated = await reconciling.replace_as_read(self._api, key, body, what=f"baseline {key}")
         self.expectations.written(key, caching.version_of(updated))
         log.info("baseline updated", host=str(key), action="update")
 

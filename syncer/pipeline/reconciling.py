@@ -196,16 +196,7 @@ class Reconciler:
     async def _update(self, key: ObjectKey, host_key: ObjectKey, body: caching.Json) -> bytes:
         """Conditional PUT; returns the digest of what the server stored."""
         self._check_leader()
-        try:
-            updated = await self._api.replace(
-                clients.NETWORK_POLICIES, host_key.namespace, host_key.name, body
-            )
-        except errors.TemporaryError:
-            raise
-        except errors.NotFound as exc:
-            raise errors.Conflict(404, reason="NotFound", message="host copy vanished") from exc
-        except errors.ApiError as exc:
-            raise rejection(exc, "update", str(host_key)) from exc
+        updated = await replace_as_read(self._api, host_key, body, what=str(host_key))
         log.info("host policy updated", virtual=str(key), host=str(host_key), action="update")
         return self._written(host_key, updated)
 
@@ -247,6 +238,22 @@ class Reconciler:
     def _check_leader(self) -> None:
         if not self._may_write():
             raise errors.NotLeader("this replica does not hold the leader lease")
+
+
+async def replace_as_read(
+    api: clients.KubeApi, key: ObjectKey, body: caching.Json, *, what: str
+) -> caching.Json:
+    """PUT ``body`` (which carries the resourceVersion it was read at, so a newer edit makes it
+    a conflict) and return what the server stored. A 404 is a conflict too: the object went
+    away after it was read, and the next reconcile decides anew."""
+    try:
+        return await api.replace(clients.NETWORK_POLICIES, key.namespace, key.name, body)
+    except errors.TemporaryError:
+        raise
+    except errors.NotFound as exc:
+        raise errors.Conflict(404, reason="NotFound", message=f"{what} vanished") from exc
+    except errors.ApiError as exc:
+        raise rejection(exc, "update", what) from exc
 
 
 async def delete_as_read(
